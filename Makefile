@@ -1,0 +1,37 @@
+# fusion: two commands on a fresh machine — `make train` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= data/synth-small
+SEED ?= 0
+
+.PHONY: help install train test test-slow lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip setuptools wheel
+	$(BIN)/pip install -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install fusion (editable, with dev extras)
+
+train: $(STAMP)  ## generate the embedded small dataset and print its summary
+	$(BIN)/fusion synth --preset small --out $(DATA) --seed $(SEED)
+
+test: $(STAMP)  ## run the test suite (fast tests, under 10 minutes)
+	$(BIN)/python -m pytest -n 2 -q
+
+test-slow: $(STAMP)  ## run the heavier tests marked `slow`
+	$(BIN)/python -m pytest -n 2 -q -m slow
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check fusion tests
+	$(BIN)/ruff format --check fusion tests
+
+clean:  ## remove caches, generated data and run folders (keeps .venv)
+	rm -rf data runs .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,36 @@
+"""`fusion <command>`: one entry point; each command lives beside the code it drives."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fusion import __version__
+from fusion.data.synth import cli as synth_cli
+from fusion.fkg import cli as fkg_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fusion",
+        description="Multimodal fusion training for fitness Action Quality Assessment.",
+    )
+    parser.add_argument("--version", action="version", version=f"fusion {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in (synth_cli, fkg_cli):
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

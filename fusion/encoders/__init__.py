@@ -1,0 +1,1 @@
+"""Per-modality encoders: forward(x, mask) -> tokens (B, N, D)."""

@@ -1,0 +1,1 @@
+"""Checkpoint -> plain nn.Module -> TorchScript / ONNX / safetensors."""

@@ -1,0 +1,1 @@
+"""Fusion modules: Dict[str, tokens] + masks -> fused tokens."""

@@ -1,0 +1,1 @@
+"""Task heads: AQA (score, errors, spans), EMG regression, LMM text."""

@@ -1,0 +1,1 @@
+"""torchmetrics subclasses for AQA, Video->EMG and text answers."""

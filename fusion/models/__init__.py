@@ -1,0 +1,1 @@
+"""Builders that compose encoders, a fuser and heads from a config."""
