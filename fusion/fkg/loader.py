@@ -117,7 +117,7 @@ class _Checker:
         self.problems.append(f"{self.source}: {entry}: {message}")
 
     def fields(self, entry: str, value: Any, required: tuple[str, ...]) -> bool:
-        """Check that `value` is a mapping with exactly the `required` keys."""
+        """Check that `value` is a mapping with exactly the `required` keys (False: skip it)."""
         if not isinstance(value, Mapping):
             self.fail(entry, f"expected a mapping, got {type(value).__name__}")
             return False
@@ -127,7 +127,7 @@ class _Checker:
             self.fail(entry, f"missing field(s) {', '.join(missing)}")
         if unknown:
             self.fail(entry, f"unknown field(s) {', '.join(unknown)}")
-        return True
+        return not missing
 
     def text(self, entry: str, value: Any, what: str) -> str:
         """Check a non-empty string field."""
@@ -168,15 +168,20 @@ class _Checker:
 
     def graph(self, data: Any) -> FitnessKnowledgeGraph | None:
         """Check the whole document and build the graph (None if anything failed)."""
-        if not self.fields("<top level>", data, TOP_FIELDS):
+        if not isinstance(data, Mapping):
+            self.fail("<top level>", f"expected a mapping, got {type(data).__name__}")
             return None
-        name = self.text("name", data.get("name"), "name")
-        version = data.get("version")
+        self.fields("<top level>", data, TOP_FIELDS)
+        name = self.text("name", data["name"], "name") if "name" in data else ""
+        version = data.get("version", "")
         if not isinstance(version, str):
             self.fail("version", f'must be a quoted string such as "1.0", got {version!r}')
-        classes = self.severity_classes(data.get("severity_classes"))
-        self.muscles(data.get("muscles"))
-        actions = self.actions(data.get("actions"), classes)
+        classes = (
+            self.severity_classes(data["severity_classes"]) if "severity_classes" in data else {}
+        )
+        if "muscles" in data:
+            self.muscles(data["muscles"])
+        actions = self.actions(data["actions"], classes) if "actions" in data else {}
         if self.problems:
             return None
         return FitnessKnowledgeGraph(
@@ -356,6 +361,7 @@ class _Checker:
     def reference(self, entry: str, phase: Any, step_id: Any, steps: list[KeyStep]) -> None:
         """Check that the phase and key step exist in this action and belong together."""
         phases = {s.phase for s in steps}
+        phase, step_id = _key(phase), _key(step_id)
         if phase not in phases:
             self.fail(entry, f"phase {phase!r} is not a phase of this action")
         by_id = {s.id: s for s in steps}
@@ -366,24 +372,24 @@ class _Checker:
 
     def weight(self, entry: str, severity: Any, weight: Any, classes: Mapping[str, Any]) -> float:
         """Check the severity class and that the weight lies inside its range."""
+        known = self.choice(entry, severity, list(classes), "severity class")
         if not _is_number(weight):
             self.fail(entry, f"weight must be a number, got {weight!r}")
-            weight = 0.0
-        if not self.choice(entry, severity, list(classes), "severity class"):
-            return float(weight)
-        lo, hi = classes[severity]
-        if _is_number(weight) and not lo <= weight <= hi:
+            return 0.0
+        lo, hi = classes[severity] if known else (weight, weight)
+        if not lo <= weight <= hi:
             self.fail(
                 entry, f"weight {_fmt(weight)} outside {severity} range [{_fmt(lo)}, {_fmt(hi)}]"
             )
         return float(weight)
 
     def modalities(self, entry: str, value: Any) -> list[str]:
-        """Check a non-empty list of known modalities."""
-        names = self.str_list(entry, value, "modalities")
-        if not names:
+        """Check a non-empty list of known modalities (empty result: the list is unusable)."""
+        if isinstance(value, list) and not value:
             self.fail(entry, "modalities must list at least one modality")
-        return [m for m in names if self.choice(entry, m, MODALITIES, "modality")]
+        names = self.str_list(entry, value, "modalities")
+        known = [m for m in names if self.choice(entry, m, MODALITIES, "modality")]
+        return known if len(known) == len(names) else []
 
     def deviation(self, entry: str, value: Any, family: Any) -> Deviation:
         """Check a deviation: known type for this family, side, and type-specific params."""
@@ -395,7 +401,7 @@ class _Checker:
         if not self.choice(entry, kind, list(DEVIATION_FAMILIES), "deviation type"):
             return Deviation(type="", side=str(side), params=params)
         allowed = DEVIATION_FAMILIES[kind]
-        if allowed is not None and family not in allowed:
+        if allowed is not None and _key(family) in FAMILIES and family not in allowed:
             families = ", ".join(sorted(allowed))
             self.fail(entry, f"{kind} does not apply to family {family!r} (only to {families})")
         sided = kind in SIDED_DEVIATIONS
@@ -423,7 +429,7 @@ class _Checker:
         self, entry: str, deviation: Deviation, severity: Any, modalities: list[str]
     ) -> None:
         """Check the severity and modalities a deviation type implies."""
-        if not deviation.type:
+        if not deviation.type or not modalities:
             return
         fixed = DEVIATION_SEVERITY.get(deviation.type)
         if fixed is not None and severity != fixed:
@@ -448,6 +454,11 @@ class _Checker:
                 entry, f"feedback id {feedback_id!r} should be {expected} to match {error_id}"
             )
         return Feedback(id=feedback_id, text=self.text(entry, value.get("text"), "text"))
+
+
+def _key(x: Any) -> Any:
+    """A value safe to look up in sets and dicts (unhashable YAML lists/maps become repr)."""
+    return x if isinstance(x, str | int | float | bool | None) else repr(x)
 
 
 def _is_number(x: Any) -> bool:
