@@ -1,0 +1,1 @@
+"""Everything that turns dataset files into batches: readers, the generator, transforms."""

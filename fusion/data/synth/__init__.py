@@ -1,0 +1,1 @@
+"""The synthetic FLEX / Fitness-AQA generator: simulates subjects, motion, video, sEMG, physio."""

@@ -1,0 +1,55 @@
+"""Dataset presets of the generator: who performs what, how often, at which video geometry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fusion.data.synth.repetition import RenderSettings
+
+# Fitness-AQA error files -> (FKG action, FKG error name), and the share of clips showing each,
+# close to the real dataset's imbalance (knees inward is rare, knees forward common).
+FITNESS_AQA_ERRORS: dict[str, tuple[str, str]] = {
+    "knees_inward": ("A01", "knees_inward"),
+    "knees_forward": ("A01", "knees_forward"),
+    "elbows": ("A06", "elbows"),
+    "knees": ("A06", "knees"),
+}
+FITNESS_AQA_RATES: dict[str, float] = {
+    "knees_inward": 0.15,
+    "knees_forward": 0.6,
+    "elbows": 0.35,
+    "knees": 0.25,
+}
+FITNESS_AQA_EXERCISES: dict[str, str] = {"A01": "BackSquat", "A06": "OverheadPress"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Subjects per skill level, repetitions per action, video geometry, split fractions."""
+
+    name: str
+    skills: dict[str, int]
+    reps: int
+    render: RenderSettings
+    fitness_aqa_reps: int
+    test_fraction: float = 0.25
+    val_fraction: float = 0.15
+    actions: tuple[str, ...] = field(default_factory=tuple)  # empty: all actions of the FKG
+
+
+PRESETS: dict[str, Preset] = {
+    "small": Preset(
+        name="small",
+        skills={"expert": 2, "amateur": 2, "novice": 2},
+        reps=2,
+        render=RenderSettings(fps=10, width=64, height=64),
+        fitness_aqa_reps=12,
+    ),
+    "flex": Preset(
+        name="flex",
+        skills={"expert": 10, "amateur": 8, "novice": 20},
+        reps=10,
+        render=RenderSettings(fps=30, width=224, height=224),
+        fitness_aqa_reps=40,
+    ),
+}

@@ -1,0 +1,41 @@
+"""Muscle activation follows the movement and the muscular errors of the FKG."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fusion.data.synth.muscles import channel, muscle_activation
+
+
+def test_prime_movers_work_harder_in_concentric_than_in_preparation(make_plan, subject):
+    plan, _ = make_plan("A01")
+    t = np.linspace(0, plan.duration, 300)
+    act = muscle_activation(plan, t, subject, intensity=0.7)
+    quad = act[:, channel("quadriceps", "r")]
+    prep = t < plan.phase_bounds[1]
+    concentric = (t > plan.phase_bounds[2]) & (t < plan.phase_bounds[3])
+    assert quad[concentric].mean() > 2 * quad[prep].mean()
+    assert act.min() >= 0 and act.max() <= 1
+
+
+def test_left_right_imbalance_shows_inside_its_span(fkg, make_plan, subject):
+    action = next(
+        a
+        for a in fkg.actions.values()
+        if any(e.deviation.type == "muscle_imbalance" for e in a.errors)
+    )
+    error = next(e for e in action.errors if e.deviation.type == "muscle_imbalance")
+    faulty, clean = make_plan(action.id, error.name)
+    t = np.linspace(0, faulty.duration, 300)
+    on, off = faulty.errors[0].span
+    inside = (t > on + 0.3) & (t < off - 0.3)
+    strong = error.deviation.side[0]
+    weak = "l" if strong == "r" else "r"
+    muscle = action.primary_muscles[0]
+    a = muscle_activation(faulty, t, subject, 0.7)
+    b = muscle_activation(clean, t, subject, 0.7)
+    ratio_faulty = a[inside, channel(muscle, strong)] / a[inside, channel(muscle, weak)]
+    ratio_clean = b[inside, channel(muscle, strong)] / b[inside, channel(muscle, weak)]
+    assert np.all(ratio_faulty > 1.5 * ratio_clean)
+    outside = (t < on) | (t > off)
+    np.testing.assert_allclose(a[outside], b[outside])
