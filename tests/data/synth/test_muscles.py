@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fusion.data.synth.emg import rms_envelope, synthesize_emg
 from fusion.data.synth.muscles import channel, muscle_activation
 
 
@@ -39,3 +40,30 @@ def test_left_right_imbalance_shows_inside_its_span(fkg, make_plan, subject):
     assert np.all(ratio_faulty > 1.5 * ratio_clean)
     outside = (t < on) | (t > off)
     np.testing.assert_allclose(a[outside], b[outside])
+
+
+def test_imbalance_shows_in_the_synthesized_emg_envelopes(fkg, make_plan, subject):
+    action = next(
+        a
+        for a in fkg.actions.values()
+        if any(e.deviation.type == "muscle_imbalance" for e in a.errors)
+    )
+    error = next(e for e in action.errors if e.deviation.type == "muscle_imbalance")
+    faulty, _ = make_plan(action.id, error.name)
+    t = np.arange(int(faulty.duration * 50) + 1) / 50
+    act = muscle_activation(faulty, t, subject, 0.7)
+    emg = synthesize_emg(
+        act, t, faulty.duration, np.random.default_rng(0), channel_gain=np.ones(16)
+    )
+    envelope = rms_envelope(emg, 2000)
+    times = np.arange(len(emg)) / 2000
+    on, off = faulty.errors[0].span
+    inside = (times > on + 0.3) & (times < off - 0.3)
+    strong = error.deviation.side[0]
+    weak = "l" if strong == "r" else "r"
+    muscle = action.primary_muscles[0]
+    ratio = (
+        envelope[inside, channel(muscle, strong)].mean()
+        / envelope[inside, channel(muscle, weak)].mean()
+    )
+    assert ratio > 1.8
