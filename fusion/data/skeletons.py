@@ -21,19 +21,6 @@ class SkeletonLayout:
         """(parent, child) pairs of the tree."""
         return tuple((p, c) for c, p in enumerate(self.parents) if p >= 0)
 
-    @property
-    def flip_index(self) -> tuple[int, ...]:
-        """For each joint, the index of its mirror joint (itself for midline joints)."""
-        out = []
-        for name in self.joints:
-            if name.startswith("l_"):
-                out.append(self.index("r_" + name[2:]))
-            elif name.startswith("r_"):
-                out.append(self.index("l_" + name[2:]))
-            else:
-                out.append(self.index(name))
-        return tuple(out)
-
 
 # FLEX-21, in the order of the dataset's skeleton_points.csv (see DESIGN.md).
 FLEX21 = SkeletonLayout(

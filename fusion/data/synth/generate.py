@@ -210,7 +210,17 @@ def generate(
     return meta
 
 
-def _run_jobs(jobs, fkg, subjects, preset, request, root, workers, progress) -> list[dict]:
+def _run_jobs(
+    jobs: list[Job],
+    fkg: FitnessKnowledgeGraph,
+    subjects: list[Subject],
+    preset: Preset,
+    request: Request,
+    root: Path,
+    workers: int | None,
+    progress: bool,
+) -> list[dict]:
+    """Run every job (in a process pool unless one worker) and return rows in dataset order."""
     workers = workers or min(os.cpu_count() or 1, 8)
     init_args = (fkg.source, subjects, preset, request, root)
     bar = tqdm(
@@ -235,7 +245,16 @@ def _run_jobs(jobs, fkg, subjects, preset, request, root, workers, progress) -> 
     return sorted(rows, key=lambda r: (r["action"], r["sample_id"], r["key"]))
 
 
-def _finish(root, rows, preset, request, subjects, fkg, fmt, seed) -> dict:
+def _finish(
+    root: Path,
+    rows: list[dict],
+    preset: Preset,
+    request: Request,
+    subjects: list[Subject],
+    fkg: FitnessKnowledgeGraph,
+    fmt: str,
+    seed: int,
+) -> dict:
     """Write splits, labels and dataset.json once every sample is on disk."""
     rng = np.random.default_rng([seed, 4])
     if fmt == "flex":
@@ -304,6 +323,9 @@ def _replace(tmp: Path, out: Path) -> None:
         trash = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(trash)
         tmp.rename(out)
-        shutil.rmtree(trash, ignore_errors=True) if trash.is_dir() else trash.unlink()
+        if trash.is_dir():
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            trash.unlink()
     else:
         tmp.rename(out)

@@ -7,6 +7,7 @@ timeline (joints, frames) and on the muscle timeline (activation, EMG, physio) c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -263,7 +264,7 @@ def _apply_kinematic_deviations(plan: RepPlan, t: np.ndarray, c: dict[str, np.nd
     if family in {"squat", "lunge"}:
         c["trunk_fwd"] += 0.12 * dev("bar_path_drift", t)
     for s in ("r", "l"):
-        side_dev = lambda kind, s=s: dev(kind, t, s)  # noqa: E731
+        side_dev = partial(dev, t=t, side=s)
         c[f"{s}_knee_in"] += 0.5 * side_dev("knee_valgus")
         c[f"{s}_heel_lift"] += 0.45 * side_dev("heel_lift")
         c[f"{s}_uarm_out"] += 0.55 * side_dev("elbow_flare")

@@ -108,7 +108,7 @@ def plan_repetition(
     return RepPlan(
         action=action,
         dims=BodyDims.from_height(subject.height, np.asarray(subject.proportions)),
-        phase_bounds=bounds,  # type: ignore[arg-type]
+        phase_bounds=(bounds[0], bounds[1], bounds[2], bounds[3]),
         duration=bounds[-1] + 0.2,
         style=style,
         errors=tuple(injected),

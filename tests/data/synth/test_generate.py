@@ -114,8 +114,8 @@ def test_emg_follows_the_squat(flex_root):
     t = np.arange(len(emg)) / 2000
     prep_end = ann["phases"][0]["end_s"]
     work = (t > prep_end) & (t < ann["phases"][2]["end_s"])
-    rms = lambda mask: np.sqrt(np.mean(emg[mask][:, quad] ** 2))  # noqa: E731
-    assert rms(work) > 2 * rms(t < prep_end)
+    work_rms, prep_rms = (np.sqrt(np.mean(emg[m][:, quad] ** 2)) for m in (work, t < prep_end))
+    assert work_rms > 2 * prep_rms
 
 
 def test_fitness_aqa_layout(tmp_path):
