@@ -18,7 +18,7 @@ def test_small_preset_covers_every_action_skill_and_view(tmp_path, fkg):
     assert summary["per_action"] == {a: 12 for a in fkg.action_ids}
     assert summary["per_skill"] == {"amateur": 80, "expert": 80, "novice": 80}
     score = summary["score"]
-    assert 20.0 <= score["min"] and score["max"] == 100.0 and 60 < score["mean"] < 80
+    assert score["min"] >= 20.0 and score["max"] == 100.0 and 60 < score["mean"] < 80
     by_skill = score["mean_by_skill"]
     assert by_skill["expert"] > by_skill["amateur"] > by_skill["novice"]
     assert len(summary["per_error"]) > 40
