@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    existed = (args.out / "dataset.json").is_file()
     try:
         meta = generate(
             args.preset,
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     except (SynthError, FKGError) as exc:
         print(f"fusion synth: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.out}")
+    reused = existed and not args.force
+    print(f"{args.out} is up to date" if reused else f"wrote {args.out}")
     print(format_summary(meta))
     return 0
