@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fusion.data.synth.emg import rms_envelope, synthesize_emg
 from fusion.data.synth.muscles import channel, muscle_activation
+
+
+@pytest.fixture(scope="module")
+def imbalance(fkg):
+    """The first action whose FKG has a left/right muscle imbalance error, and that error."""
+    for action in fkg.actions.values():
+        for error in action.errors:
+            if error.deviation.type == "muscle_imbalance":
+                return action, error
+    pytest.fail("the FKG has no muscle_imbalance error")
 
 
 def test_prime_movers_work_harder_in_concentric_than_in_preparation(make_plan, subject):
@@ -19,13 +30,8 @@ def test_prime_movers_work_harder_in_concentric_than_in_preparation(make_plan, s
     assert act.min() >= 0 and act.max() <= 1
 
 
-def test_left_right_imbalance_shows_inside_its_span(fkg, make_plan, subject):
-    action = next(
-        a
-        for a in fkg.actions.values()
-        if any(e.deviation.type == "muscle_imbalance" for e in a.errors)
-    )
-    error = next(e for e in action.errors if e.deviation.type == "muscle_imbalance")
+def test_left_right_imbalance_shows_inside_its_span(imbalance, make_plan, subject):
+    action, error = imbalance
     faulty, clean = make_plan(action.id, error.name)
     t = np.linspace(0, faulty.duration, 300)
     on, off = faulty.errors[0].span
@@ -42,13 +48,8 @@ def test_left_right_imbalance_shows_inside_its_span(fkg, make_plan, subject):
     np.testing.assert_allclose(a[outside], b[outside])
 
 
-def test_imbalance_shows_in_the_synthesized_emg_envelopes(fkg, make_plan, subject):
-    action = next(
-        a
-        for a in fkg.actions.values()
-        if any(e.deviation.type == "muscle_imbalance" for e in a.errors)
-    )
-    error = next(e for e in action.errors if e.deviation.type == "muscle_imbalance")
+def test_imbalance_shows_in_the_synthesized_emg_envelopes(imbalance, make_plan, subject):
+    action, error = imbalance
     faulty, _ = make_plan(action.id, error.name)
     t = np.arange(int(faulty.duration * 50) + 1) / 50
     act = muscle_activation(faulty, t, subject, 0.7)
