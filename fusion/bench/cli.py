@@ -1,0 +1,46 @@
+"""`fusion bench`: measured figures for BENCHMARKS.md, printed and written as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fusion.data.sample import DataError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `bench` command and its `data` subcommand."""
+    bench = subparsers.add_parser("bench", help="measure throughput (see BENCHMARKS.md)")
+    benches = bench.add_subparsers(title="benchmarks", metavar="BENCH")
+    data = benches.add_parser(
+        "data",
+        help="samples/s of a reference-style reader against the cached loader",
+        description="Build a fresh cache of a FLEX-layout dataset, then time a naive per-sample "
+        "reader (PIL per frame, pandas per CSV, batch size 1) and the cached DataModule on the "
+        "same samples with the same number of workers.",
+    )
+    data.add_argument("--root", type=Path, default=Path("data/synth-small"), help="FLEX folder")
+    data.add_argument("--samples", type=int, default=240, help="samples to time (default: 240)")
+    data.add_argument("--workers", type=int, default=2, help="loader workers (default: 2)")
+    data.add_argument("--batch-size", type=int, default=16, help="cached batch size (default: 16)")
+    data.add_argument(
+        "--out", type=Path, default=Path("runs/bench/data.json"), help="JSON result file"
+    )
+    data.set_defaults(func=run_data)
+    bench.set_defaults(func=lambda args: bench.print_help() or 2)
+
+
+def run_data(args: argparse.Namespace) -> int:
+    from fusion.data.bench import bench_data, write_report
+
+    try:
+        result = bench_data(args.root, args.samples, args.workers, args.batch_size)
+    except (DataError, ValueError) as exc:
+        print(f"fusion bench data: {exc}", file=sys.stderr)
+        return 2
+    width = max(map(len, result))
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"wrote {write_report(result, args.out)}")
+    return 0

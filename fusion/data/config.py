@@ -1,0 +1,82 @@
+"""Typed data configuration: reader, clip, cache, split, balancing and loader options.
+
+These are OmegaConf structured configs: `OmegaConf.structured(DataConfig)` merged with YAML
+from `configs/data/` rejects unknown keys and wrong types with the key's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fusion.constants import MODALITIES
+
+
+@dataclass
+class ReaderConfig:
+    """How to read a dataset folder; rates are used only where the files do not give them."""
+
+    root: str = "data/synth-small"
+    format: str = "auto"  # auto | flex | fitness-aqa
+    modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
+    views: list[int] | None = None  # 1-based view ids; None = every view found
+    video_fps: float = 30.0
+    skeleton_rate_hz: float | None = None  # None = one skeleton row per video frame
+    skeleton_unit: str = "mm"  # mm | m
+    emg_rate_hz: float = 2000.0
+    emg_channels: int | None = None  # expected count; None = whatever the file has
+    tolerance_s: float = 0.25  # allowed disagreement between modality durations
+    on_bad_sample: str = "raise"  # raise | skip
+
+
+@dataclass
+class ClipConfig:
+    """Frames per training clip, the cached frame grid it is drawn from, clips at test time."""
+
+    frames: int = 8
+    cache_frames: int = 16
+    test_clips: int = 1
+    jitter: bool = True  # random offset inside each segment while training
+
+
+@dataclass
+class CacheConfig:
+    enabled: bool = True
+    dir: str = "data/cache"
+    image_size: int | None = 64  # frames resized and centre-cropped to this square; None = keep
+    workers: int = 2
+
+
+@dataclass
+class SplitConfig:
+    """random | cross-subject | cross-view | dataset (the dataset's own split files)."""
+
+    protocol: str = "cross-subject"
+    seed: int = 0
+    val_fraction: float = 0.1
+    test_fraction: float = 0.25
+    test_subjects: list[str] | None = None
+    train_views: list[int] | None = None  # cross-view
+    test_views: list[int] | None = None
+
+
+@dataclass
+class LoaderConfig:
+    batch_size: int = 16
+    num_workers: int = 2
+    pin_memory: bool = False
+    persistent_workers: bool = True
+
+
+@dataclass
+class DataConfig:
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    loader: LoaderConfig = field(default_factory=LoaderConfig)
+    preprocess: list[Any] = field(default_factory=list)  # transforms applied before caching
+    augment: list[Any] = field(default_factory=list)  # random transforms, training samples only
+    transform: list[Any] = field(default_factory=list)  # applied to every sample after augment
+    balance: str = "none"  # none | dynamic-step | two-step
+    balance_from_epoch: int = 0  # two-step: epochs on the full set before the balanced subset
