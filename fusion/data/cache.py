@@ -324,16 +324,14 @@ class CacheStore:
         if "video" in present:
             rows = np.arange(self.frames) if frame_rows is None else np.asarray(frame_rows)
             slots = [self.view_ids.index(v) for v in view_ids]
-            values = arrays["video"][row][rows][:, slots]
-            changes["video"] = TimeSeries(
-                np.ascontiguousarray(values), arrays["video_times"][row][rows].astype(np.float64),
-                meta["rates"]["video"],
-            )  # fmt: skip
+            values = arrays["video"][row][np.ix_(rows, slots)]
+            times = arrays["video_times"][row][rows].astype(np.float64)
+            changes["video"] = TimeSeries(values, times, meta["rates"]["video"])
         for name in SIGNALS:
             if name in present:
                 offset, length = arrays[f"{name}.index"][row]
                 start, rate = arrays[f"{name}.clock"][row]
-                values = np.asarray(arrays[name][offset : offset + length], dtype=np.float32)
+                values = np.array(arrays[name][offset : offset + length])  # float16, as stored
                 changes[name] = TimeSeries.uniform(values, rate, start)
         provenance = Provenance(
             **{**meta["provenance"], "views": tuple(meta["provenance"]["views"])}

@@ -78,5 +78,8 @@ class DataConfig:
     preprocess: list[Any] = field(default_factory=list)  # transforms applied before caching
     augment: list[Any] = field(default_factory=list)  # random transforms, training samples only
     transform: list[Any] = field(default_factory=list)  # applied to every sample after augment
+    video_mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
+    video_std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    color_jitter: float = 0.0  # training batches: brightness/contrast/saturation in [1-x, 1+x]
     balance: str = "none"  # none | dynamic-step | two-step
     balance_from_epoch: int = 0  # two-step: epochs on the full set before the balanced subset

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
 from fusion.data.balance import balance_plan
+from fusion.data.batch_video import prepare_video
 from fusion.data.cache import CacheBuild, CacheStore, cache_key, dataset_fingerprint, ensure_cache
 from fusion.data.config import DataConfig
-from fusion.data.dataset import ClipDataset, Entry, LiveSource, SampleSource, collate
+from fusion.data.dataset import SIGNALS, ClipDataset, Entry, LiveSource, SampleSource, collate
 from fusion.data.readers import open_reader
 from fusion.data.sample import SampleInfo
 from fusion.data.splits import Split, make_split
@@ -80,6 +82,7 @@ class FusionDataModule(pl.LightningDataModule):
 
     def cache_key(self) -> str:
         """Hash of the dataset files and every setting that shapes the cached arrays."""
+        self._index()
         reader = OmegaConf.to_container(OmegaConf.structured(self.config.reader))
         return cache_key(
             {
@@ -206,6 +209,23 @@ class FusionDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.dataset("test"), shuffle=False)
+
+    def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict:
+        """On the device: float16 signals -> float32; uint8 frames -> normalised float32
+        (B, V, T, 3, H, W), colour-jittered while training."""
+        for name in SIGNALS:
+            if name in batch and batch[name].dtype == torch.float16:
+                batch[name] = batch[name].float()
+        if "video" in batch:
+            trainer = getattr(self, "trainer", None)
+            training = trainer is not None and trainer.training
+            batch["video"] = prepare_video(
+                batch["video"],
+                tuple(self.config.video_mean),
+                tuple(self.config.video_std),
+                jitter=self.config.color_jitter if training else 0.0,
+            )
+        return batch
 
     def describe(self) -> dict[str, Any]:
         """Counts a person wants before training: samples, split sizes, skipped, cache folder."""

@@ -145,18 +145,23 @@ class ClipDataset(Dataset):
 
 
 def to_item(sample: Sample, view_mask: np.ndarray) -> dict[str, Any]:
-    """Tensors of one sample: video (V, T, 3, H, W) float in [0, 1] unless already float."""
+    """Tensors of one sample, as compact as cached: video uint8 channels-last (V, T, H, W, 3),
+    signals float16 when the cache gave float16 (else float32).
+
+    The DataModule makes them float32 (video channels-first, normalised) per batch on the device.
+    """
     item: dict[str, Any] = {"key": sample.key, "subject": sample.provenance.subject}
     if sample.video is not None:
         values = torch.from_numpy(np.ascontiguousarray(sample.video.values))
-        values = values.float() / 255.0 if values.dtype == torch.uint8 else values.float()
-        item["video"] = rearrange(values, "t v h w c -> v t c h w")
+        item["video"] = rearrange(values, "t v h w c -> v t h w c")
         item["video_times"] = torch.from_numpy(sample.video.times).float()
         item["video_mask"] = torch.from_numpy(np.asarray(view_mask, dtype=bool))
     for name in SIGNALS:
         series = sample.modality(name)
         if series is not None:
-            item[name] = torch.from_numpy(np.ascontiguousarray(series.values, np.float32))
+            values = series.values
+            dtype = np.float16 if values.dtype == np.float16 else np.float32
+            item[name] = torch.from_numpy(np.ascontiguousarray(values, dtype))
             item[f"{name}_times"] = torch.from_numpy(series.times).float()
     return item
 
@@ -196,7 +201,7 @@ def collate(items: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
 
 def _collate_video(kept: list[dict], template: dict, batch: dict) -> None:
     shape = template["video"].shape
-    zeros = torch.zeros(shape)
+    zeros = torch.zeros(shape, dtype=template["video"].dtype)
     batch["video"] = torch.stack([item.get("video", zeros) for item in kept])
     batch["video_times"] = torch.stack(
         [item.get("video_times", torch.zeros(shape[1])) for item in kept]
@@ -209,7 +214,7 @@ def _collate_video(kept: list[dict], template: dict, batch: dict) -> None:
 def _collate_signal(name: str, kept: list[dict], batch: dict) -> None:
     template = next(item[name] for item in kept if name in item)
     length = max(len(item[name]) for item in kept if name in item)
-    values = torch.zeros((len(kept), length, *template.shape[1:]))
+    values = torch.zeros((len(kept), length, *template.shape[1:]), dtype=template.dtype)
     times = torch.zeros((len(kept), length))
     mask = torch.zeros((len(kept), length), dtype=torch.bool)
     for row, item in enumerate(kept):

@@ -24,6 +24,7 @@ ALL_SPECS: dict[str, dict] = {
     "pose.streams": {},
     "pose.to_layout": {"layout": "ntu25"},
     "emg.bandpass": {},
+    "emg.resample": {"rate_hz": 1000},
     "emg.rectify": {},
     "emg.envelope": {},
     "emg.logmel": {},

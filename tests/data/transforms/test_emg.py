@@ -16,6 +16,7 @@ from fusion.data.transforms.emg import (
     LogMel,
     Normalize,
     Rectify,
+    Resample,
     SubjectNormalize,
     fit_channel_stats,
 )
@@ -65,6 +66,22 @@ def test_bandpass_refuses_bad_bands(make_sample) -> None:
     slow = make_sample().replace(emg=TimeSeries.uniform(_sines([5.0]), 800.0))
     with pytest.raises(DataError, match="Nyquist"):
         BandPass()(slow, np.random.default_rng(0))
+
+
+def test_resample_keeps_a_band_limited_sine_and_its_clock(make_sample) -> None:
+    x = _sines([100.0, 300.0])
+    sample = _with_emg(make_sample(), x, start_s=0.25)
+    out = Resample(1000.0)(sample, np.random.default_rng(0)).emg
+    assert out.rate_hz == 1000.0 and out.values.shape == (2000, 2)
+    assert np.allclose(out.times[:3], [0.25, 0.251, 0.252])
+    t = out.times - 0.25
+    expected = np.column_stack([np.sin(2 * np.pi * f * t) for f in (100.0, 300.0)])
+    np.testing.assert_allclose(out.values[100:-100], expected[100:-100], atol=0.02)
+
+
+def test_resample_refuses_a_fractional_rate() -> None:
+    with pytest.raises(ValueError, match="whole number"):
+        Resample(999.5)
 
 
 def test_rectify_is_absolute_value(make_sample) -> None:
