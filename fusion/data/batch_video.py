@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
-# ITU-R 601 luma weights, as torchvision's rgb_to_grayscale.
-LUMA = (0.299, 0.587, 0.114)
+# Luma weights as in torchvision's rgb_to_grayscale (ITU-R 601, red rounded to 0.2989).
+LUMA = (0.2989, 0.587, 0.114)
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -25,25 +25,32 @@ def _blend(a: torch.Tensor, b: torch.Tensor, factor: torch.Tensor) -> torch.Tens
     return (factor * a + (1.0 - factor) * b).clamp(0.0, 1.0)
 
 
+def adjust(
+    video: torch.Tensor, brightness: torch.Tensor, contrast: torch.Tensor, saturation: torch.Tensor
+) -> torch.Tensor:
+    """torchvision's brightness, contrast, saturation adjustments with one factor per sample.
+
+    `video` is float (B, V, T, 3, H, W) in [0, 1]; factors are (B,). Contrast blends with the
+    mean luma of each (view, frame) image, as torchvision does per image.
+    """
+    shape = (len(video), 1, 1, 1, 1, 1)
+    video = (video * brightness.view(shape)).clamp(0.0, 1.0)
+    mean = _gray(video).mean(dim=(-3, -2, -1), keepdim=True)
+    video = _blend(video, mean, contrast.view(shape))
+    return _blend(video, _gray(video), saturation.view(shape))
+
+
 def color_jitter(
     video: torch.Tensor, amount: float, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Brightness, contrast and saturation factors from [1 - amount, 1 + amount], one per sample.
+    """Factors drawn from [1 - amount, 1 + amount], one set per sample.
 
-    `video` is float (B, V, T, 3, H, W) in [0, 1]; every view and frame of a sample share the
-    factors, so the jitter looks like a lighting change, not flicker.
+    Every view and frame of a sample share them, so the jitter looks like a lighting change,
+    not flicker.
     """
-    shape = (len(video), 1, 1, 1, 1, 1)
-
-    def draw() -> torch.Tensor:
-        u = torch.rand(shape, generator=generator, device=generator.device if generator else None)
-        return (1.0 - amount + 2.0 * amount * u).clamp_min(0.0).to(video.device, video.dtype)
-
-    brightness, contrast, saturation = draw(), draw(), draw()
-    video = (video * brightness).clamp(0.0, 1.0)
-    mean = _gray(video).mean(dim=(-3, -2, -1), keepdim=True)
-    video = _blend(video, mean, contrast)
-    return _blend(video, _gray(video), saturation)
+    u = torch.rand((3, len(video)), generator=generator)
+    factors = (1.0 - amount + 2.0 * amount * u).clamp_min(0.0).to(video.device, video.dtype)
+    return adjust(video, *factors)
 
 
 def normalize(video: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:

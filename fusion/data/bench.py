@@ -45,7 +45,7 @@ class NaiveFlexDataset(Dataset):
 
     def _frame(self, path: Path) -> torch.Tensor:
         image = Image.open(path).convert("RGB").resize((self.size, self.size))
-        x = torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255.0
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 255.0
         return (x - self.mean) / self.std
 
     def __getitem__(self, i: int) -> dict[str, Any]:

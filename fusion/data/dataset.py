@@ -70,10 +70,22 @@ class LiveSource:
         sample = to_frame_grid(self.read(self.infos[i]), self.frames)
         sample = self.preprocess(sample, np.random.default_rng(0))
         if sample.video is not None:
-            slots = [sample.provenance.views.index(v) for v in (views or self.view_ids)]
             video = sample.video.take(frame_rows if frame_rows is not None else slice(None))
-            sample = sample.replace(video=video.with_values(video.values[:, slots]))
+            sample = sample.replace(
+                video=video.with_values(self._views(video.values, sample, views))
+            )
         return sample
+
+    def _views(self, values: np.ndarray, sample: Sample, views: Sequence[int] | None) -> np.ndarray:
+        """Frames of the requested views in order; a view the sample lacks is zeros (masked)."""
+        have = sample.provenance.views
+        out = np.zeros(
+            (values.shape[0], len(views or self.view_ids), *values.shape[2:]), values.dtype
+        )
+        for slot, view in enumerate(views or self.view_ids):
+            if view in have:
+                out[:, slot] = values[:, have.index(view)]
+        return out
 
     def view_mask(self, i: int, views: Sequence[int] | None = None) -> np.ndarray:
         have = set(self.infos[i].views)

@@ -7,7 +7,6 @@ carries no pose, sEMG or physio: those are None and `summary()` says so once.
 
 from __future__ import annotations
 
-import math
 import re
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from fusion.constants import MODALITIES
 from fusion.data.config import ReaderConfig
-from fusion.data.flex import read_json
+from fusion.data.files import as_span, dataset_folder, read_json
 from fusion.data.sample import (
     DataError,
     ErrorLabel,
@@ -68,15 +67,11 @@ def read_label_file(path: Path) -> dict[str, Span]:
         if value == []:
             spans[key] = None
             continue
-        numbers = isinstance(value, list) and len(value) == 2
-        numbers = numbers and all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            for v in value
-        )
-        if not numbers or not 0 <= value[0] <= value[1]:
+        span = as_span(value)
+        if span is None or span[0] < 0:
             expected = "[] or [start_s, end_s] with 0 <= start_s <= end_s"
             raise DataError(path, f"expected {expected}, got {value!r}", f"key {key!r}")
-        spans[key] = (float(value[0]), float(value[1]))
+        spans[key] = span
     return spans
 
 
@@ -100,9 +95,7 @@ class FitnessAQAReader:
         if config.views and list(config.views) != [1]:
             raise ValueError(f"views {list(config.views)}: Fitness-AQA clips have one view, 1")
         self.config = config
-        self.root = Path(config.root)
-        if not self.root.is_dir():
-            raise DataError(self.root, "expected a dataset folder")
+        self.root = dataset_folder(config.root)
         self.modalities = tuple(m for m in MODALITIES if m in config.modalities)
 
     @cached_property

@@ -9,8 +9,6 @@ one sample while the others have it is a `DataError`.
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import os
 import re
@@ -25,6 +23,7 @@ from PIL import Image
 
 from fusion.constants import EMG_CHANNELS, MODALITIES
 from fusion.data.config import ReaderConfig
+from fusion.data.files import JsonFields, dataset_folder, read_csv, read_json
 from fusion.data.sample import (
     DataError,
     ErrorLabel,
@@ -53,150 +52,6 @@ PHYSIO_HEADER = ("time_s", "hr_bpm", "rr_bpm")
 SIDES = ("both", "left", "right")
 
 
-def read_json(path: Path) -> object:
-    """Parse a JSON file; a missing, unreadable or malformed file is a DataError."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(path, "missing file") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(path, f"expected UTF-8 JSON, got undecodable bytes ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(path, f"expected JSON: {exc.msg}", f"line {exc.lineno}") from exc
-    except OSError as exc:
-        raise DataError(path, f"cannot read: {exc.strerror or exc}") from exc
-
-
-def read_csv(path: Path, header: bool) -> tuple[list[str] | None, np.ndarray]:
-    """Parse a numeric CSV with np.loadtxt; a bad row or value is a DataError naming its line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(path, "missing file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(path, f"cannot read as text: {exc}") from exc
-    names = None
-    body = text
-    if header:
-        first, _, body = text.partition("\n")
-        names = [name.strip() for name in first.split(",")]
-        if _all_numbers(names):
-            raise DataError(path, "expected a header row of column names, got numbers", "line 1")
-    if not body.strip():
-        raise DataError(path, "expected data rows after the header" if header else "empty file")
-    try:
-        values = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError:
-        raise _locate_bad_row(path, body, first_line=2 if header else 1) from None
-    bad = np.argwhere(~np.isfinite(values))
-    if len(bad):
-        row, column = bad[0]
-        where = f"line {row + 1 + int(header)}, column {column + 1}"
-        raise DataError(path, f"expected a finite number, got {values[row, column]}", where)
-    return names, values
-
-
-def _all_numbers(fields: Sequence[str]) -> bool:
-    try:
-        [float(f) for f in fields]
-    except ValueError:
-        return False
-    return True
-
-
-def _locate_bad_row(path: Path, body: str, first_line: int) -> DataError:
-    """The first row np.loadtxt could not parse: a ragged row or a value that is not a number."""
-    lines = body.splitlines()
-    width, width_line = None, first_line
-    for number, line in enumerate(lines, start=first_line):
-        if not line.strip():
-            continue
-        fields = line.split(",")
-        if width is None:
-            width, width_line = len(fields), number
-        if len(fields) != width:
-            truncated = " (truncated file?)" if number == first_line + len(lines) - 1 else ""
-            problem = f"expected {width} values like line {width_line}, got {len(fields)}"
-            return DataError(path, problem + truncated, f"line {number}")
-        for column, field in enumerate(fields, start=1):
-            try:
-                float(field)
-            except ValueError:
-                where = f"line {number}, column {column}"
-                return DataError(path, f"expected a number, got {field.strip()!r}", where)
-    return DataError(path, "expected comma-separated numbers")
-
-
-class _Fields:
-    """Typed access to one JSON object; a wrong or missing value is a DataError naming its field."""
-
-    def __init__(self, data: object, path: Path, prefix: str = "") -> None:
-        if not isinstance(data, dict):
-            got = type(data).__name__
-            raise DataError(path, f"expected a JSON object, got {got}", prefix or None)
-        self.data, self.path, self.prefix = data, path, prefix
-
-    def _where(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def invalid(self, name: str, expected: str) -> DataError:
-        return DataError(
-            self.path, f"expected {expected}, got {self.data.get(name)!r}", self._where(name)
-        )
-
-    def number(self, name: str, positive: bool = False) -> float | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or (positive and value <= 0):
-            raise self.invalid(name, "a positive number" if positive else "a finite number")
-        return float(value)
-
-    def text(self, name: str, choices: Sequence[str] | None = None) -> str | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or (choices and value not in choices):
-            raise self.invalid(name, f"one of {', '.join(choices)}" if choices else "a string")
-        return value
-
-    def texts(self, name: str) -> tuple[str, ...] | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.invalid(name, "a list of strings")
-        return tuple(value)
-
-    def span(self, name: str) -> tuple[float, float] | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        ok = isinstance(value, list) and len(value) == 2 and _all_finite(value)
-        if not ok or value[0] > value[1]:
-            raise self.invalid(name, "[start_s, end_s] with start_s <= end_s")
-        return float(value[0]), float(value[1])
-
-    def objects(self, name: str) -> list[_Fields]:
-        value = self.data.get(name, [])
-        if not isinstance(value, list):
-            raise self.invalid(name, "a list of objects")
-        return [
-            _Fields(item, self.path, f"{self._where(name)}[{i}]") for i, item in enumerate(value)
-        ]
-
-    def child(self, name: str) -> _Fields | None:
-        value = self.data.get(name)
-        return None if value is None else _Fields(value, self.path, self._where(name))
-
-
-def _all_finite(values: list) -> bool:
-    return all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
-    )
-
-
 @dataclass(frozen=True)
 class Annotation:
     """The parts of an annotation JSON the reader uses, checked against the FKG."""
@@ -212,7 +67,7 @@ class Annotation:
 
 def parse_annotation(path: Path, action_id: str, fkg: FitnessKnowledgeGraph) -> Annotation:
     """Read annotations/Axx/nnn.json: labels, subject, duration, rates, channel names, unit."""
-    fields = _Fields(read_json(path), path)
+    fields = JsonFields(read_json(path), path)
     if fields.text("action") not in (None, action_id):
         raise fields.invalid("action", f"{action_id!r} (the folder it is in)")
     try:
@@ -271,15 +126,15 @@ def parse_annotation(path: Path, action_id: str, fkg: FitnessKnowledgeGraph) -> 
     )
 
 
-def _subject_id(fields: _Fields) -> str | None:
+def _subject_id(fields: JsonFields) -> str | None:
     """`subject` is an object with an id (the generator's form) or a bare id."""
     subject = fields.data.get("subject")
     if subject is None or isinstance(subject, str):
         return subject
-    return _Fields(subject, fields.path, "subject").text("id")
+    return JsonFields(subject, fields.path, "subject").text("id")
 
 
-def _rates(fields: _Fields) -> dict[str, float]:
+def _rates(fields: JsonFields) -> dict[str, float]:
     found = {name: fields.number(name, positive=True) for name in fields.data}
     return {name: rate for name, rate in found.items() if rate is not None}
 
@@ -458,9 +313,7 @@ class FlexReader:
         if unknown:
             raise ValueError(f"unknown modalities {unknown}: expected some of {list(MODALITIES)}")
         self.config = config
-        self.root = Path(config.root)
-        if not self.root.is_dir():
-            raise DataError(self.root, "expected a dataset folder")
+        self.root = dataset_folder(config.root)
         if config.skeleton_unit not in UNIT_TO_METRES:
             raise ValueError(
                 f"skeleton_unit {config.skeleton_unit!r}: expected one of {list(UNIT_TO_METRES)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,23 @@ def faqa_root(tmp_path_factory) -> Path:
 def flex_copy(flex_root, tmp_path) -> Path:
     """A private, writable copy of the FLEX fixture for tests that damage files."""
     return Path(shutil.copytree(flex_root, tmp_path / "ds"))
+
+
+@pytest.fixture()
+def flex_subset(flex_root, tmp_path) -> Callable[[int], Path]:
+    """Makes writable copies of the FLEX fixture's first n samples (quicker than all twelve).
+
+    Sample folders, annotation JSONs and skeleton/EMG/physio files of later samples are left
+    out; the Split_4 files are copied whole, so they still list all twelve.
+    """
+
+    def copy(n: int) -> Path:
+        def later_samples(folder: str, names: list[str]) -> list[str]:
+            return [name for name in names if (s := name.split(".")[0]).isdigit() and int(s) > n]
+
+        return Path(shutil.copytree(flex_root, tmp_path / f"first-{n}", ignore=later_samples))
+
+    return copy
 
 
 @pytest.fixture()

@@ -19,16 +19,6 @@ from fusion.data.sample import DataError, SampleInfo
 from fusion.fkg.loader import load_fkg
 
 
-@pytest.fixture()
-def damaged(flex_root, tmp_path) -> Path:
-    """A writable copy of the fixture's first three samples (quicker to copy than all twelve)."""
-
-    def later_samples(folder: str, names: list[str]) -> list[str]:
-        return [n for n in names if n.split(".")[0].isdigit() and int(n.split(".")[0]) > 3]
-
-    return Path(shutil.copytree(flex_root, tmp_path / "ds", ignore=later_samples))
-
-
 def reader(root: Path, **options) -> FlexReader:
     return FlexReader(ReaderConfig(root=str(root), **options))
 
@@ -120,10 +110,11 @@ def test_read_returns_exactly_what_the_generator_wrote(flex_root, key):
     assert sample.provenance.files["emg"] == str(flex_root / "EMG" / key / "EMG.csv")
 
 
-def test_without_annotations_scores_come_from_the_split_files(damaged):
-    shutil.rmtree(damaged / "annotations")
-    r = reader(damaged, video_fps=10)
-    rows = split_rows(damaged)
+def test_without_annotations_scores_come_from_the_split_files(flex_subset):
+    root = flex_subset(3)
+    shutil.rmtree(root / "annotations")
+    r = reader(root, video_fps=10)
+    rows = split_rows(root)
     infos = r.index()
     assert all(i.score == pytest.approx(rows[i.key][1]) for i in infos)
     assert all(i.error_names is None and i.subject is None for i in infos)
@@ -137,16 +128,18 @@ def test_without_annotations_scores_come_from_the_split_files(damaged):
     )
 
 
-def test_without_annotations_a_wrong_frame_rate_shows_as_a_length_mismatch(damaged):
-    shutil.rmtree(damaged / "annotations")
-    error = read_error(reader(damaged, modalities=["video", "emg"]), "A01/001")  # 30 fps
-    assert error.path == str(damaged / "EMG/A01/001/EMG.csv") and error.where == "length"
+def test_without_annotations_a_wrong_frame_rate_shows_as_a_length_mismatch(flex_subset):
+    root = flex_subset(3)
+    shutil.rmtree(root / "annotations")
+    error = read_error(reader(root, modalities=["video", "emg"]), "A01/001")  # 30 fps
+    assert error.path == str(root / "EMG/A01/001/EMG.csv") and error.where == "length"
     assert "7200 rows at 2000 Hz = 3.600 s, expected 1.200 s" in error.problem
 
 
-def test_without_physio_the_modality_is_none_and_counted_once(damaged):
-    shutil.rmtree(damaged / "Physio")
-    r = reader(damaged, modalities=["physio", "emg"])
+def test_without_physio_the_modality_is_none_and_counted_once(flex_subset):
+    root = flex_subset(3)
+    shutil.rmtree(root / "Physio")
+    r = reader(root, modalities=["physio", "emg"])
     sample = r.read(r.index()[0])
     assert sample.physio is None and sample.emg is not None
     assert r.summary()["missing"] == {"physio": 3}
@@ -177,10 +170,11 @@ def test_pose_only_decodes_no_video(flex_root, monkeypatch):
     assert set(sample.provenance.files) == {"annotation", "pose"}
 
 
-def test_the_doubled_skeleton_folder_of_some_copies_is_accepted(damaged, flex_root):
-    (damaged / "Skeleton" / "Skeleton").mkdir()
-    shutil.move(damaged / "Skeleton" / "A01", damaged / "Skeleton" / "Skeleton" / "A01")
-    r = reader(damaged, modalities=["pose"])
+def test_the_doubled_skeleton_folder_of_some_copies_is_accepted(flex_subset, flex_root):
+    root = flex_subset(3)
+    (root / "Skeleton" / "Skeleton").mkdir()
+    shutil.move(root / "Skeleton" / "A01", root / "Skeleton" / "Skeleton" / "A01")
+    r = reader(root, modalities=["pose"])
     pose = r.read(r.index()[0]).pose.values
     np.testing.assert_array_equal(
         pose, reader(flex_root, modalities=["pose"]).read(r.index()[0]).pose.values
@@ -188,105 +182,115 @@ def test_the_doubled_skeleton_folder_of_some_copies_is_accepted(damaged, flex_ro
     assert any("Skeleton/Skeleton" in note for note in r.summary()["notes"])
 
 
-def test_a_truncated_csv_names_its_last_line(damaged):
-    path = damaged / "EMG/A01/002/EMG.csv"
+def test_a_truncated_csv_names_its_last_line(flex_subset):
+    root = flex_subset(3)
+    path = root / "EMG/A01/002/EMG.csv"
     lines = path.read_bytes().count(b"\n")
     path.write_bytes(path.read_bytes()[:-40])
-    error = read_error(reader(damaged, modalities=["emg"]), "A01/002")
+    error = read_error(reader(root, modalities=["emg"]), "A01/002")
     assert error.path == str(path) and error.where == f"line {lines}"
     assert "expected 16 values like line 1" in error.problem and "truncated" in error.problem
 
 
-def test_nan_in_emg_names_the_line_and_column(damaged):
-    path = damaged / "EMG/A01/003/EMG.csv"
+def test_nan_in_emg_names_the_line_and_column(flex_subset):
+    root = flex_subset(3)
+    path = root / "EMG/A01/003/EMG.csv"
     lines = path.read_text().splitlines()
     fields = lines[99].split(",")
     fields[2] = "nan"
     lines[99] = ",".join(fields)
     path.write_text("\n".join(lines) + "\n")
-    error = read_error(reader(damaged, modalities=["emg"]), "A01/003")
+    error = read_error(reader(root, modalities=["emg"]), "A01/003")
     assert (error.path, error.where) == (str(path), "line 100, column 3")
     assert "finite" in error.problem
 
 
 @pytest.mark.parametrize("drop_annotations", [False, True])
-def test_fifteen_emg_columns_when_sixteen_are_expected(damaged, drop_annotations):
-    path = damaged / "EMG/A01/002/EMG.csv"
+def test_fifteen_emg_columns_when_sixteen_are_expected(flex_subset, drop_annotations):
+    root = flex_subset(3)
+    path = root / "EMG/A01/002/EMG.csv"
     path.write_text(
         "".join(line.rsplit(",", 1)[0] + "\n" for line in path.read_text().splitlines())
     )
     options = {"modalities": ["emg"]}
     if drop_annotations:
-        shutil.rmtree(damaged / "annotations")
+        shutil.rmtree(root / "annotations")
         options["emg_channels"] = 16
-    error = read_error(reader(damaged, **options), "A01/002")
+    error = read_error(reader(root, **options), "A01/002")
     assert error.path == str(path) and "expected 16 columns" in error.problem
     assert "got 15" in error.problem
     if drop_annotations:
-        with_defaults = reader(damaged, modalities=["emg"])
+        with_defaults = reader(root, modalities=["emg"])
         assert with_defaults.read(info_of(with_defaults, "A01/002")).emg_channels[-1] == "ch14"
 
 
-def test_a_deleted_jpeg_is_named(damaged):
-    middle = damaged / "A01/002/View-3/img_00010.JPG"
+def test_a_deleted_jpeg_is_named(flex_subset):
+    root = flex_subset(3)
+    middle = root / "A01/002/View-3/img_00010.JPG"
     middle.unlink()
-    error = read_error(reader(damaged, modalities=["video"]), "A01/002")
+    error = read_error(reader(root, modalities=["video"]), "A01/002")
     assert error.path == str(middle) and "missing frame" in error.problem
 
 
-def test_views_with_different_frame_counts_name_the_missing_frame(damaged):
-    shutil.rmtree(damaged / "annotations")
-    frames = sorted((damaged / "A01/002/View-4").iterdir())
+def test_views_with_different_frame_counts_name_the_missing_frame(flex_subset):
+    root = flex_subset(3)
+    shutil.rmtree(root / "annotations")
+    frames = sorted((root / "A01/002/View-4").iterdir())
     frames[-1].unlink()
-    error = read_error(reader(damaged, modalities=["video"], video_fps=10), "A01/002")
+    error = read_error(reader(root, modalities=["video"], video_fps=10), "A01/002")
     assert (
         error.path == str(frames[-1]) and f"expected {len(frames)} (like View-1)" in error.problem
     )
 
 
-def test_a_corrupt_jpeg_is_named(damaged):
-    path = damaged / "A01/002/View-2/img_00003.JPG"
+def test_a_corrupt_jpeg_is_named(flex_subset):
+    root = flex_subset(3)
+    path = root / "A01/002/View-2/img_00003.JPG"
     data = bytearray(path.read_bytes())
     data[:64] = bytes(64)
     path.write_bytes(bytes(data))
-    error = read_error(reader(damaged, modalities=["video"]), "A01/002")
+    error = read_error(reader(root, modalities=["video"]), "A01/002")
     assert error.path == str(path) and "decodable JPEG" in error.problem
 
 
 @pytest.mark.parametrize("with_annotations", [True, False])
-def test_skeleton_rows_disagreeing_with_the_video_are_an_error(damaged, with_annotations):
-    path = damaged / "Skeleton/A01/002/skeleton_points.csv"
+def test_skeleton_rows_disagreeing_with_the_video_are_an_error(flex_subset, with_annotations):
+    root = flex_subset(3)
+    path = root / "Skeleton/A01/002/skeleton_points.csv"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-8]))  # 8 frames short at 10 fps: 0.8 s
     if not with_annotations:
-        shutil.rmtree(damaged / "annotations")
-    r = reader(damaged, modalities=["video", "pose"], video_fps=10)
+        shutil.rmtree(root / "annotations")
+    r = reader(root, modalities=["video", "pose"], video_fps=10)
     error = read_error(r, "A01/002")
     assert error.path == str(path) and error.where == "length"
     reference = "annotation duration_s" if with_annotations else "the video in"
     assert f"{len(lines) - 9} rows at 10 Hz" in error.problem and reference in error.problem
 
 
-def test_a_file_missing_for_one_sample_only_is_an_error(damaged):
-    path = damaged / "Physio/A01/002/physio.csv"
+def test_a_file_missing_for_one_sample_only_is_an_error(flex_subset):
+    root = flex_subset(3)
+    path = root / "Physio/A01/002/physio.csv"
     path.unlink()
-    error = read_error(reader(damaged, modalities=["physio"]), "A01/002")
+    error = read_error(reader(root, modalities=["physio"]), "A01/002")
     assert error.path == str(path) and "2 other samples" in error.problem
 
 
-def test_an_annotation_error_unknown_to_the_fkg_is_named(damaged):
-    path = damaged / "annotations/A01/002.json"
+def test_an_annotation_error_unknown_to_the_fkg_is_named(flex_subset):
+    root = flex_subset(3)
+    path = root / "annotations/A01/002.json"
     data = json.loads(path.read_text())
     data["errors"] = [{"name": "wobbly_ankles", "span_s": [0.5, 1.0]}]
     path.write_text(json.dumps(data))
     with pytest.raises(DataError) as caught:
-        reader(damaged).index()
+        reader(root).index()
     assert caught.value.path == str(path) and caught.value.where == "errors[0].name"
 
 
-def test_a_corrupt_split_file_is_named(damaged):
-    path = damaged / "Split_4/split_4_test_list.mat"
+def test_a_corrupt_split_file_is_named(flex_subset):
+    root = flex_subset(3)
+    path = root / "Split_4/split_4_test_list.mat"
     path.write_bytes(b"not a mat file" * 20)
     with pytest.raises(DataError) as caught:
-        reader(damaged).index()
+        reader(root).index()
     assert caught.value.path == str(path)
