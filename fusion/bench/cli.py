@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--root", type=Path, default=Path("data/synth-small"), help="FLEX folder")
     data.add_argument("--samples", type=int, default=240, help="samples to time (default: 240)")
     data.add_argument("--workers", type=int, default=2, help="loader workers (default: 2)")
-    data.add_argument("--batch-size", type=int, default=16, help="cached batch size (default: 16)")
+    data.add_argument("--batch-size", type=int, default=32, help="cached batch size (default: 32)")
     data.add_argument(
         "--out", type=Path, default=Path("runs/bench/data.json"), help="JSON result file"
     )

@@ -91,7 +91,7 @@ def bench_data(
     root: str | Path,
     samples: int = 240,
     workers: int = 2,
-    batch_size: int = 16,
+    batch_size: int = 32,
     cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Build a fresh cache, then time the naive reader and the cached loader on `samples`."""
