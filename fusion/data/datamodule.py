@@ -124,6 +124,13 @@ class FusionDataModule(pl.LightningDataModule):
         if self.source is not None:
             return
         self._index()
+        summary = self.reader.summary()
+        for name, count in summary["missing"].items():
+            log.warning(
+                "%s: %s is missing for %d samples (masked)", summary["dataset"], name, count
+            )
+        for note in summary["notes"]:
+            log.warning("%s: %s", summary["dataset"], note)
         if self.config.cache.enabled:
             store = CacheStore(self._build())
             for skipped in store.skipped:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -161,3 +165,28 @@ def test_inconsistent_features_are_refused(tmp_path):
 
     with pytest.raises(DataError, match=r"expected \(4,\)"):
         ensure_cache(tmp_path, "k", build(read=ragged))
+
+
+def test_concurrent_builders_build_once(tmp_path):
+    """Two processes asking for the same cache: one builds, the other waits and reuses it."""
+    log = tmp_path / "reads.log"
+
+    def logged(info: SampleInfo) -> Sample:
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()} {info.key}\n")
+        time.sleep(0.05)
+        return reader(info)
+
+    def worker() -> None:
+        ensure_cache(tmp_path / "cache", "k", build(read=logged))
+
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=worker) for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0, 0]
+    reads = log.read_text().splitlines()
+    assert len(reads) == 4 and len({line.split()[0] for line in reads}) == 1
+    assert len(CacheStore(tmp_path / "cache" / "k")) == 4

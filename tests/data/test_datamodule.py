@@ -60,11 +60,12 @@ def test_the_cache_is_built_once_and_rebuilt_when_the_config_changes(flex_root, 
     assert len(folders) == 2
 
 
-def test_a_missing_modality_is_masked(flex_copy, tmp_path):
+def test_a_missing_modality_is_masked(flex_copy, tmp_path, caplog):
     shutil.rmtree(flex_copy / "Physio")
     dm = module(flex_copy, tmp_path)
     dm.setup()
     assert dm.reader.summary()["missing"] == {"physio": 12}
+    assert "physio is missing for 12 samples" in caplog.text
     batch = next(iter(dm.train_dataloader()))
     assert "physio" not in batch and "physio_mask" not in batch
     assert "emg_mask" in batch and batch["video"].shape[0] == 4
@@ -119,6 +120,9 @@ def test_bad_sample_stops_the_build_or_is_skipped_and_counted(flex_copy, tmp_pat
     assert [s["key"] for s in lenient.skipped] == ["A01/004"]
     keys = {k for part in ("train", "val", "test") for k in getattr(lenient.split, part)}
     assert len(keys) == 11 and "A01/004" not in keys
+    skipped = SkippedSamples()
+    trainer(skipped).fit(ScoreModel(), datamodule=lenient)
+    assert skipped.history == [{"epoch": 0, "cache": 1, "train": 0, "val": 0}]
 
 
 class ScoreModel(pl.LightningModule):
@@ -143,21 +147,24 @@ class ScoreModel(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
-def test_two_step_switches_to_the_balanced_subset_under_a_trainer(flex_root, tmp_path):
-    dm = module(flex_root, tmp_path, balance="two-step", balance_from_epoch=1)
-    model = ScoreModel()
-    skipped = SkippedSamples()
-    trainer = pl.Trainer(
-        max_epochs=2,
+def trainer(callback: pl.Callback, max_epochs: int = 1) -> pl.Trainer:
+    return pl.Trainer(
+        max_epochs=max_epochs,
         accelerator="cpu",
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         reload_dataloaders_every_n_epochs=1,
-        callbacks=[skipped],
+        callbacks=[callback],
     )
-    trainer.fit(model, datamodule=dm)
+
+
+def test_two_step_switches_to_the_balanced_subset_under_a_trainer(flex_root, tmp_path):
+    dm = module(flex_root, tmp_path, balance="two-step", balance_from_epoch=1)
+    model = ScoreModel()
+    skipped = SkippedSamples()
+    trainer(skipped, max_epochs=2).fit(model, datamodule=dm)
     dm.setup()
     train_infos = [i for i in dm.infos if i.key in set(dm.split.train)]
     combos = {(i.action, tuple(sorted(i.error_names))) for i in train_infos}
