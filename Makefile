@@ -19,8 +19,9 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)  ## create .venv and install fusion (editable, with dev extras)
 
-train: $(STAMP)  ## generate the embedded small dataset and print its summary
+train: $(STAMP)  ## generate the small dataset if missing, then train the default model on it
 	$(BIN)/fusion synth --preset small --out $(DATA) --seed $(SEED)
+	$(BIN)/fusion train data.reader.root=$(DATA) seed=$(SEED) $(ARGS)
 
 test: $(STAMP)  ## run the test suite (fast tests, under 10 minutes)
 	$(BIN)/python -m pytest -n 2 -q

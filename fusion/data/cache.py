@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from filelock import FileLock
 from tqdm import tqdm
 
@@ -124,13 +125,25 @@ def _process(index: int) -> tuple[int, dict | str]:
         return index, str(error)
 
 
-def _map(build: CacheBuild) -> Iterator[tuple[int, dict | str]]:
+def _init_worker(build: CacheBuild) -> None:
     _JOB["build"] = build
+    torch.set_num_threads(1)
+
+
+def _map(build: CacheBuild) -> Iterator[tuple[int, dict | str]]:
+    """Processed samples in index order, from a pool of `build.workers` processes.
+
+    Workers are forked and run torch single-threaded, as DataLoader workers do: by the time
+    `prepare_data` runs the caller has usually built a model, and a forked child that enters
+    the inherited OpenMP thread pool hangs.
+    """
     indices = range(len(build.infos))
     if build.workers <= 1:
+        _JOB["build"] = build
         yield from map(_process, indices)
         return
-    with multiprocessing.get_context("fork").Pool(build.workers) as pool:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(build.workers, initializer=_init_worker, initargs=(build,)) as pool:
         yield from pool.imap(_process, indices, chunksize=1)
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
+import torch
 from tqdm import tqdm
 
 from fusion.constants import MODALITIES
@@ -109,7 +110,9 @@ _WORKER: dict[str, Reader] = {}
 
 
 def _set_worker_reader(reader: Reader) -> None:
+    """Forked workers run torch single-threaded: an inherited OpenMP pool can hang them."""
     _WORKER["reader"] = reader
+    torch.set_num_threads(1)
 
 
 def _check_in_worker(info: SampleInfo) -> Outcome:

@@ -1,1 +1,1 @@
-"""Per-modality encoders: forward(x, mask) -> tokens (B, N, D)."""
+"""Per-modality encoders: forward(x, mask, times) -> Tokens (B, N, D) with masks and times."""

@@ -1,4 +1,4 @@
-"""Tiny generated datasets shared by the data tests (made once per test process)."""
+"""Tiny generated datasets shared by the tests (made once per test process)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,146 @@
+"""Run configuration: typed schema, YAML config groups under configs/, dotlist overrides.
+
+A run config names one file per group (`data: small`, `model: default`, ...) in
+`configs/train.yaml` or a user file; each group file is merged into the typed schema, then
+`key=value` overrides. Unknown keys and wrong types are refused with the key's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from fusion.constants import MODALITIES
+from fusion.data.config import DataConfig
+
+CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
+GROUPS: tuple[str, ...] = ("data", "model", "task", "trainer")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: names the file or key and what was expected."""
+
+
+@dataclass
+class HeadConfig:
+    """The AQA head: hidden width, dropout, and the time bins of the per-frame error logits."""
+
+    hidden: int = 128
+    dropout: float = 0.1
+    time_bins: int = 16
+
+
+@dataclass
+class ModelConfig:
+    modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
+    dim: int = 128
+    encoders: dict[str, Any] = field(default_factory=dict)  # modality -> {name, **kwargs}
+    fuser: dict[str, Any] = field(default_factory=lambda: {"name": "transformer"})
+    head: HeadConfig = field(default_factory=HeadConfig)
+
+
+@dataclass
+class LossWeights:
+    action: float = 1.0
+    errors: float = 1.0
+    frames: float = 0.5
+    score: float = 1.0
+    fkg_score: float = 0.5
+
+
+@dataclass
+class TaskConfig:
+    loss: LossWeights = field(default_factory=LossWeights)
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_epochs: int = 1
+    error_threshold: float = 0.5
+    fkg: str | None = None  # FKG YAML; None = configs/fkg/flex.yaml
+
+
+@dataclass
+class TrainerConfig:
+    max_epochs: int = 20
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    precision: str = "32-true"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    gradient_clip_val: float = 1.0
+    log_every_n_steps: int = 5
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    fast_dev_run: bool = False
+    enable_progress_bar: bool = True
+
+
+@dataclass
+class RunConfig:
+    name: str = "aqa"
+    seed: int = 0
+    out: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def _load(path: Path) -> DictConfig:
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        loaded = OmegaConf.load(path)
+    except (OSError, ValueError, OmegaConfBaseException) as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+def _group_file(group: str, value: str) -> Path:
+    """`small` -> configs/data/small.yaml; a path ending in .yaml is taken as is."""
+    if value.endswith((".yaml", ".yml")):
+        return Path(value)
+    path = CONFIG_ROOT / group / f"{value}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (CONFIG_ROOT / group).glob("*.yaml"))
+        raise ConfigError(f"{group}: no config named {value!r}; known: {', '.join(known)}")
+    return path
+
+
+def compose(
+    config: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> DictConfig:
+    """The run config from a top-level YAML (default configs/train.yaml) and `key=value`s."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected key=value")
+    top = _load(Path(config) if config else CONFIG_ROOT / "train.yaml")
+    merged = OmegaConf.structured(RunConfig)
+    try:
+        group_overrides = [o for o in overrides if o.split("=", 1)[0] in GROUPS]
+        choices = OmegaConf.merge(top, OmegaConf.from_dotlist(group_overrides))
+        for group in GROUPS:
+            choice = choices.get(group)
+            if isinstance(choice, str):
+                merged = OmegaConf.merge(merged, {group: _load(_group_file(group, choice))})
+                top[group] = {}
+            elif group in top and top[group] is None:
+                top[group] = {}
+        merged = OmegaConf.merge(merged, top)
+        rest = [o for o in overrides if o.split("=", 1)[0] not in GROUPS]
+        merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(rest))
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None)
+        problem = str(error).splitlines()[0]
+        raise ConfigError(f"config: {key}: {problem}" if key else f"config: {problem}") from None
+    return merged
+
+
+def to_container(config: DictConfig) -> dict[str, Any]:
+    """Plain, resolved dict (what a checkpoint stores)."""
+    return OmegaConf.to_container(config, resolve=True)

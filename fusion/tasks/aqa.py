@@ -1,0 +1,270 @@
+"""The AQA LightningModule: losses, metrics and optimiser around `AQAModel`; no architecture.
+
+It receives the whole run config as a plain dict and builds everything from it, so
+`AQATask.load_from_checkpoint(path)` needs no other argument.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from fusion.constants import IGNORE_INDEX
+from fusion.fkg.graph import FitnessKnowledgeGraph
+from fusion.fkg.loader import FKGError, load_fkg
+from fusion.metrics.errors import ActionAccuracy, ErrorAP, ErrorF1
+from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
+from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
+from fusion.models.aqa import AQAModel
+
+PARTS = ("val", "test")
+
+
+def frame_targets(
+    spans: torch.Tensor, errors: torch.Tensor, labelled: torch.Tensor, centres: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin 0/1 targets (B, K, E) from spans, and where they are known.
+
+    A labelled negative is 0 in every bin; a positive with a span is 1 inside it; a positive
+    without a span says nothing per bin.
+    """
+    c = centres.unsqueeze(-1)
+    start, end = spans[..., 0].unsqueeze(1), spans[..., 1].unsqueeze(1)
+    inside = (c >= start) & (c < end)
+    has_span = torch.isfinite(spans).all(-1)
+    known = labelled & ((errors < 0.5) | has_span)
+    return inside.float(), known.unsqueeze(1).expand_as(inside)
+
+
+class AQATask(pl.LightningModule):
+    """Multi-task AQA: action, errors, error spans, direct and FKG scores."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.fkg: FitnessKnowledgeGraph = load_fkg(config["task"].get("fkg"))
+        trained_with = config.setdefault("fkg_sha256", self.fkg.sha256)
+        if trained_with != self.fkg.sha256:
+            raise FKGError(
+                self.fkg.source,
+                [
+                    f"{self.fkg.source}: the checkpoint was trained with FKG "
+                    f"{trained_with[:12]}, but this file is {self.fkg.sha256[:12]}; "
+                    "pass the FKG it was trained with (task.fkg)"
+                ],
+            )
+        self.save_hyperparameters({"config": config})
+        self.config = config
+        table, self.error_ids = self.fkg.weight_table()
+        model = config["model"]
+        self.model = AQAModel(
+            modalities=model["modalities"],
+            encoders=model["encoders"],
+            fuser=model["fuser"],
+            head=model["head"],
+            dim=model["dim"],
+            weight_table=torch.from_numpy(table),
+        )
+        self.num_actions, self.max_errors = table.shape
+        self.metrics = torch.nn.ModuleDict({part: self._metrics() for part in PARTS})
+        self._outputs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def _metrics(self) -> torch.nn.ModuleDict:
+        return torch.nn.ModuleDict(
+            {
+                "rho": SpearmanRho(),
+                "rho_fkg": SpearmanRho(),
+                "rl2": RelativeL2(),
+                "rl2_fkg": RelativeL2(),
+                "mae": ScoreMAE(),
+                "action_acc": ActionAccuracy(ignore_index=IGNORE_INDEX),
+                "error_f1": ErrorF1(self.max_errors, num_groups=self.num_actions),
+                "error_ap": ErrorAP(self.max_errors, num_groups=self.num_actions),
+                "temporal_ap": TemporalAP(self.num_actions * self.max_errors),
+            }
+        )
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Predictions with the predicted action choosing the FKG rows (inference)."""
+        return self.model(batch)
+
+    def _teacher_action(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        action = batch.get("action")
+        if action is None or (action == IGNORE_INDEX).any():
+            return None
+        return action
+
+    def losses(
+        self, out: dict[str, torch.Tensor], batch: dict[str, Any]
+    ) -> dict[str, torch.Tensor]:
+        """Each loss term (masked to what is labelled) and their weighted sum."""
+        weights = self.config["task"]["loss"]
+        zero = out["score"].sum() * 0.0
+        terms: dict[str, torch.Tensor] = {}
+        action = batch["action"]
+        terms["action"] = (
+            F.cross_entropy(out["action_logits"], action, ignore_index=IGNORE_INDEX)
+            if (action != IGNORE_INDEX).any()
+            else zero
+        )
+        labelled = batch["errors_mask"] & out["error_valid"]
+        terms["errors"] = _masked_bce(out["error_logits"], batch["errors"], labelled, zero)
+        targets, known = frame_targets(
+            batch["error_spans"], batch["errors"], labelled, out["bin_times"]
+        )
+        terms["frames"] = _masked_bce(out["frame_logits"], targets, known, zero)
+        scored = batch["score_mask"]
+        target = torch.nan_to_num(batch["score"]) / 100.0
+        terms["score"] = _masked_mse(out["score"] / 100.0, target, scored, zero)
+        terms["fkg_score"] = _masked_mse(out["fkg_score"] / 100.0, target, scored, zero)
+        terms["total"] = sum(weights[name] * terms[name] for name in weights)
+        return terms
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        out = self.model(batch, self._teacher_action(batch))
+        terms = self.losses(out, batch)
+        size = len(batch["score"])
+        for name, value in terms.items():
+            self.log(f"train/{name}", value, batch_size=size, prog_bar=name == "total")
+        return terms["total"]
+
+    def _eval_step(self, part: str, batch: dict[str, Any]) -> None:
+        out = self.model(batch)
+        terms = self.losses(out, batch)
+        self.log(f"{part}/loss", terms["total"], batch_size=len(batch["score"]), sync_dist=True)
+        for i, key in enumerate(batch["key"]):
+            self._outputs[part].append(
+                {
+                    "key": key,
+                    "action": batch["action"][i],
+                    "score": batch["score"][i],
+                    "score_mask": batch["score_mask"][i],
+                    "errors": batch["errors"][i],
+                    "errors_mask": batch["errors_mask"][i] & out["error_valid"][i],
+                    "error_spans": batch["error_spans"][i],
+                    "action_logits": out["action_logits"][i],
+                    "action_used": out["action_used"][i],
+                    "pred_score": out["score"][i],
+                    "fkg_score": out["fkg_score"][i],
+                    "error_probs": torch.sigmoid(out["error_logits"][i]),
+                    "frame_probs": torch.sigmoid(out["frame_logits"][i]),
+                    "bin_times": out["bin_times"][i],
+                    "bin_width": out["bin_width"][i],
+                }
+            )
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._eval_step("val", batch)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._eval_step("test", batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._epoch_end("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._epoch_end("test")
+
+    def predictions(self, part: str) -> list[dict[str, Any]]:
+        """Per-sample predictions of the last epoch of `part`, clips averaged per key."""
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self._outputs[part]:
+            grouped[row["key"]].append(row)
+        merged = []
+        for rows in grouped.values():
+            first = dict(rows[0])
+            for name in ("action_logits", "pred_score", "fkg_score", "error_probs", "frame_probs"):
+                first[name] = torch.stack([r[name] for r in rows]).mean(0)
+            first["clips"] = len(rows)
+            merged.append(first)
+        return merged
+
+    def _epoch_end(self, part: str) -> None:
+        rows = self.predictions(part)
+        self._outputs[part] = []
+        if not rows:
+            return
+        self.last_predictions = rows
+        metrics = self.metrics[part]
+        stack = {
+            name: torch.stack([r[name] for r in rows])
+            for name, value in rows[0].items()
+            if isinstance(value, torch.Tensor)
+        }
+        mask = stack["score_mask"]
+        for name, preds in (("rho", "pred_score"), ("rho_fkg", "fkg_score")):
+            metrics[name].update(stack[preds], stack["score"], mask)
+        metrics["rl2"].update(stack["pred_score"], stack["score"], mask)
+        metrics["rl2_fkg"].update(stack["fkg_score"], stack["score"], mask)
+        metrics["mae"].update(stack["pred_score"], stack["score"], mask)
+        metrics["action_acc"].update(stack["action_logits"], stack["action"])
+        group = stack["action_used"]
+        for name in ("error_f1", "error_ap"):
+            metrics[name].update(stack["error_probs"], stack["errors"], stack["errors_mask"], group)
+        preds, truth = self._segments(rows)
+        metrics["temporal_ap"].update(preds, truth)
+        for name, metric in metrics.items():
+            value = metric.compute()
+            if isinstance(value, dict):
+                value = value["macro"] if "macro" in value else value["mAP"]
+            self.log(f"{part}/{name}", value, prog_bar=name in {"rho", "error_f1"})
+            metric.reset()
+
+    def _segments(self, rows: list[dict[str, Any]]) -> tuple[list, list]:
+        """Predicted and true error segments per sample; class = action * E + slot."""
+        threshold = self.config["task"]["error_threshold"]
+        preds, truth = [], []
+        for row in rows:
+            base = int(row["action_used"]) * self.max_errors
+            spans = spans_from_frame_probs(
+                row["frame_probs"], row["bin_times"] - row["bin_width"] / 2, threshold
+            )
+            preds.append([(base + c, s, e, conf) for c, s, e, conf in spans])
+            gt = []
+            if int(row["action"]) >= 0:
+                true_base = int(row["action"]) * self.max_errors
+                for slot in range(self.max_errors):
+                    span = row["error_spans"][slot]
+                    if row["errors"][slot] > 0.5 and torch.isfinite(span).all():
+                        gt.append((true_base + slot, float(span[0]), float(span[1])))
+            truth.append(gt)
+        return preds, truth
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        task = self.config["task"]
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=task["lr"], weight_decay=task["weight_decay"]
+        )
+        epochs = max(1, int(self.config["trainer"]["max_epochs"]))
+        warmup = min(task["warmup_epochs"], epochs - 1)
+        schedulers = [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs - warmup)]
+        if warmup > 0:
+            schedulers.insert(
+                0, torch.optim.lr_scheduler.LinearLR(optimizer, 0.1, total_iters=warmup)
+            )
+        scheduler = torch.optim.lr_scheduler.SequentialLR(
+            optimizer, schedulers, milestones=[warmup] if warmup > 0 else []
+        ) if len(schedulers) > 1 else schedulers[0]  # fmt: skip
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
+
+
+def _masked_bce(
+    logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, zero: torch.Tensor
+) -> torch.Tensor:
+    if not mask.any():
+        return zero
+    return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
+
+
+def _masked_mse(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, zero: torch.Tensor
+) -> torch.Tensor:
+    if not mask.any():
+        return zero
+    return F.mse_loss(pred[mask], target[mask])

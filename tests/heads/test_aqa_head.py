@@ -1,0 +1,68 @@
+"""The AQA head: shapes, action rows, time bins, and the FKG score it reports."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fusion.encoders.base import Tokens
+from fusion.fkg.loader import load_fkg
+from fusion.fkg.scoring import score
+from fusion.heads.aqa import AQAHead
+
+
+@pytest.fixture(scope="module")
+def fkg():
+    return load_fkg()
+
+
+@pytest.fixture()
+def head(fkg) -> AQAHead:
+    table, _ = fkg.weight_table()
+    torch.manual_seed(0)
+    return AQAHead(16, torch.from_numpy(table), hidden=32, time_bins=4).eval()
+
+
+def tokens(b: int = 3, n: int = 10, dim: int = 16) -> Tokens:
+    times = torch.linspace(0, 3.6, n).expand(b, n).clone()
+    mask = torch.ones(b, n, dtype=torch.bool)
+    mask[min(1, b - 1), 6:] = False
+    return Tokens(torch.randn(b, n, dim), mask, times)
+
+
+def test_shapes_and_rows_of_the_given_action(head, fkg):
+    out = head(torch.randn(3, 16), tokens(), torch.tensor([0, 5, 19]))
+    e = head.max_errors
+    assert out["action_logits"].shape == (3, 20)
+    assert out["error_logits"].shape == (3, e) and out["frame_logits"].shape == (3, 4, e)
+    valid = out["error_valid"]
+    for i, a in enumerate([0, 5, 19]):
+        assert valid[i].sum() == len(fkg.action(fkg.action_ids[a]).errors)
+    assert ((out["score"] >= 0) & (out["score"] <= 100)).all()
+
+
+def test_bins_cover_each_sample_up_to_its_last_real_token(head):
+    t = tokens()
+    out = head(torch.randn(3, 16), t, torch.zeros(3, dtype=torch.long))
+    last = t.times[1, 5]
+    assert torch.allclose(out["bin_width"][1], last / 4, rtol=1e-3)
+    assert torch.allclose(out["bin_times"][0], torch.tensor([0.45, 1.35, 2.25, 3.15]), rtol=1e-3)
+
+
+def test_fkg_score_is_the_hard_score_for_certain_errors(head, fkg, monkeypatch):
+    """With 0/1 probabilities the reported FKG score equals the FKG's own score."""
+    action = fkg.action("A03")
+    chosen = [0, 2]
+    logits = torch.full((1, head.num_actions * head.max_errors), -1e4)
+    row = fkg.action_ids.index("A03")
+    for j in chosen:
+        logits[0, row * head.max_errors + j] = 1e4
+    monkeypatch.setattr(head.errors, "forward", lambda x: logits)
+    out = head(torch.randn(1, 16), tokens(1), torch.tensor([row]))
+    expected = score(action, [action.errors[j].id for j in chosen])
+    assert out["fkg_score"].item() == pytest.approx(expected, abs=1e-4)
+
+
+def test_predicted_action_is_used_without_teacher(head):
+    out = head(torch.randn(2, 16), tokens(2))
+    assert torch.equal(out["action_used"], out["action_logits"].argmax(-1))

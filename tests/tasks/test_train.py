@@ -1,0 +1,100 @@
+"""A short training run end to end, the checkpoint round trip, and `fusion eval`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from fusion.cli import main
+from fusion.config import compose
+from fusion.fkg.loader import FKGError
+from fusion.tasks.aqa import AQATask
+from fusion.train import train
+
+
+def tiny(root: Path, tmp_path: Path, *extra: str):
+    return compose(
+        None,
+        [
+            f"data.reader.root={root}",
+            f"data.cache.dir={tmp_path / 'cache'}",
+            "data.cache.workers=1",
+            "data.loader.num_workers=0",
+            "data.loader.batch_size=4",
+            "data.split.protocol=random",
+            "model.encoders.video.backbone=mobilenetv3_small_050",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2",
+            "trainer.enable_progress_bar=false",
+            f"out={tmp_path / 'runs'}",
+            *extra,
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def run(flex_root, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("train")
+    folder, metrics = train(tiny(flex_root, tmp))
+    return folder, metrics
+
+
+def test_a_run_writes_metrics_predictions_checkpoints_and_plots(run):
+    folder, metrics = run
+    for name in ("metrics.json", "predictions.csv", "config.yaml", "split.json",
+                 "learning_curves.png", "scores.png", "checkpoints/last.ckpt"):  # fmt: skip
+        assert (folder / name).is_file(), name
+    stored = json.loads((folder / "metrics.json").read_text())
+    assert -1.0 <= stored["test/rho"] <= 1.0 and stored["epochs"] == 1
+    rows = list(csv.DictReader((folder / "predictions.csv").open()))
+    split = json.loads((folder / "split.json").read_text())
+    assert sorted(r["key"] for r in rows) == sorted(split["test"])
+    assert all(0.0 <= float(r["fkg_score"]) <= 100.0 for r in rows)
+
+
+def test_checkpoint_reloads_without_arguments_and_predicts_the_same(run, flex_root):
+    folder, _ = run
+    task = AQATask.load_from_checkpoint(str(folder / "checkpoints" / "last.ckpt"))
+    again = AQATask.load_from_checkpoint(str(folder / "checkpoints" / "last.ckpt"))
+    task.eval(), again.eval()
+    batch = {
+        "video": torch.rand(2, 5, 8, 3, 64, 64),
+        "video_mask": torch.ones(2, 5, dtype=torch.bool),
+        "video_times": torch.linspace(0, 3, 8).expand(2, 8),
+    }
+    with torch.no_grad():
+        assert torch.equal(task(batch)["score"], again(batch)["score"])
+
+
+def test_a_checkpoint_from_another_fkg_is_refused(run, tmp_path):
+    folder, _ = run
+    other = tmp_path / "fkg.yaml"
+    source = Path(__file__).resolve().parents[2] / "configs" / "fkg" / "flex.yaml"
+    other.write_text(source.read_text().replace('version: "1.0"', 'version: "1.1"', 1))
+    checkpoint = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint["hyper_parameters"]["config"]["task"]["fkg"] = str(other)
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    with pytest.raises(FKGError, match="trained with FKG"):
+        AQATask.load_from_checkpoint(str(tmp_path / "other.ckpt"))
+
+
+def test_fusion_eval_writes_metrics_and_predictions(run, tmp_path, capsys):
+    folder, _ = run
+    out = tmp_path / "eval"
+    code = main(["eval", str(folder / "checkpoints" / "last.ckpt"), "--out", str(out)])
+    assert code == 0
+    assert "test/rho" in json.loads((out / "metrics.json").read_text())
+    assert (out / "predictions.csv").is_file()
+
+
+def test_a_modality_the_dataset_lacks_is_refused(faqa_root, tmp_path, capsys):
+    code = main(
+        ["train", f"data.reader.root={faqa_root}", f"data.cache.dir={tmp_path}",
+         "data.split.protocol=dataset", f"out={tmp_path / 'runs'}"]
+    )  # fmt: skip
+    assert code == 2
+    assert "asks for pose" in capsys.readouterr().err

@@ -1,0 +1,40 @@
+"""Config composition: groups, overrides, and the errors a user sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusion.config import ConfigError, compose
+
+
+def test_default_run_composes_every_group():
+    config = compose()
+    assert config.data.reader.root == "data/synth-small"
+    assert config.model.fuser.name == "transformer"
+    assert set(config.model.encoders) == {"video", "pose", "emg", "physio"}
+    assert config.trainer.accelerator == "cpu" and config.task.lr == 0.001
+
+
+def test_group_choice_and_dotted_overrides():
+    config = compose(None, ["data=flex", "trainer.max_epochs=3", "model.fuser.name=concat"])
+    assert config.data.reader.format == "flex" and config.data.cache.image_size == 112
+    assert config.trainer.max_epochs == 3 and config.model.fuser.name == "concat"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.max_epoch=3"], "max_epoch"),
+        (["trainer.max_epochs=many"], "max_epochs"),
+        (["data=nope"], "no config named 'nope'"),
+        (["trainer"], "expected key=value"),
+    ],
+)
+def test_bad_overrides_name_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        compose(None, overrides)
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        compose(tmp_path / "none.yaml")
