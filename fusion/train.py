@@ -1,6 +1,6 @@
 """A training run end to end: config -> DataModule + task -> Trainer -> test -> run folder.
 
-The run folder holds the resolved config, checkpoints (best by val/rho and last), the
+The run folder holds the resolved config, checkpoints (best by validation loss, and last), the
 Lightning CSV log, `metrics.json`, `predictions.csv` and plots.
 """
 
@@ -70,8 +70,8 @@ def train(config: DictConfig, resume: str | None = None) -> tuple[Path, dict[str
     checkpoint = ModelCheckpoint(
         dirpath=str(folder / "checkpoints"),
         filename="best",
-        monitor="val/rho",
-        mode="max",
+        monitor="val/loss",
+        mode="min",
         save_last=True,
     )
     trainer = make_trainer(config, folder, [checkpoint, SkippedSamples()])

@@ -1,15 +1,16 @@
 """The AQA head: action, per-error probabilities, per-time-bin error logits, two scores.
 
-Error outputs use the FKG's per-action slots (the rows of `weight_table()`): the head predicts
-a logit for every (action, slot) pair and keeps the row of the sample's action, so the FKG
-score S = 100 (1 - sum_j p_j w_aj / sum_j w_aj) is computed from the same probabilities the
-error loss trains. The direct regressor's score is reported beside it.
+Error outputs use the FKG's per-action slots (the rows of `weight_table()`). The head predicts
+one logit per error *name* (knees_inward, hip_shift, ...), shared by every action that can
+show it, and reads each sample's slots from its action's names: on a few hundred samples an
+error seen in several actions is learnt from all of them. The FKG score
+S = 100 (1 - sum_j p_j w_aj / sum_j w_aj) comes from the same probabilities the error loss
+trains; the direct regressor's score is reported beside it.
 """
 
 from __future__ import annotations
 
 import torch
-from einops import rearrange
 from torch import nn
 
 from fusion.encoders.base import Tokens, masked_mean
@@ -23,25 +24,32 @@ def _mlp(dim: int, hidden: int, out: int, dropout: float) -> nn.Sequential:
 
 
 class AQAHead(nn.Module):
-    """Heads over fused features; `weight_table` (A, E) is the FKG's error weights per action."""
+    """Heads over fused features.
+
+    `weight_table` (A, E) holds the FKG's error weights per action; `slot_names` (A, E) the
+    index of each slot's error name in a vocabulary of `num_names` (any index where the weight
+    is 0).
+    """
 
     def __init__(
         self,
         dim: int,
         weight_table: torch.Tensor,
+        slot_names: torch.Tensor,
+        num_names: int,
         hidden: int = 128,
         dropout: float = 0.1,
         time_bins: int = 16,
     ) -> None:
         super().__init__()
         self.register_buffer("weights", weight_table.float(), persistent=False)
+        self.register_buffer("slot_names", slot_names.long(), persistent=False)
         self.num_actions, self.max_errors = weight_table.shape
         self.time_bins = time_bins
-        pairs = self.num_actions * self.max_errors
         self.action = _mlp(dim, hidden, self.num_actions, dropout)
-        self.errors = _mlp(dim, hidden, pairs, dropout)
+        self.errors = _mlp(dim, hidden, num_names, dropout)
         self.score = _mlp(dim, hidden, 1, dropout)
-        self.frames = _mlp(2 * dim, hidden, pairs, dropout)
+        self.frames = _mlp(2 * dim, hidden, num_names, dropout)
 
     def forward(
         self, pooled: torch.Tensor, tokens: Tokens, action: torch.Tensor | None = None
@@ -72,9 +80,8 @@ class AQAHead(nn.Module):
         }
 
     def _rows(self, logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """(B, A*E) -> the (B, E) logits of each sample's action."""
-        table = rearrange(logits, "b (a e) -> b a e", a=self.num_actions)
-        return table[torch.arange(len(rows), device=rows.device), rows]
+        """(B, names) -> the (B, E) logits of each sample's action slots."""
+        return torch.gather(logits, 1, self.slot_names[rows])
 
     def _bins(self, tokens: Tokens) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Tokens pooled into `time_bins` equal bins over each sample's [0, last token time]."""

@@ -32,6 +32,8 @@ class AQAModel(nn.Module):
         head: Mapping[str, Any],
         dim: int,
         weight_table: torch.Tensor,
+        slot_names: torch.Tensor,
+        num_names: int,
     ) -> None:
         super().__init__()
         missing = [m for m in modalities if m not in encoders]
@@ -46,7 +48,7 @@ class AQAModel(nn.Module):
         dims = {m: e.out_dim for m, e in built.items()}
         name, options = _spec(fuser, "model.fuser")
         self.fuser = build_fuser(name, dims=dims, dim=dim, **options)
-        self.head = AQAHead(dim, weight_table, **head)
+        self.head = AQAHead(dim, weight_table, slot_names, num_names, **head)
 
     def encode(self, batch: Mapping[str, torch.Tensor]) -> dict[str, Tokens]:
         """Tokens of every configured modality the batch has."""

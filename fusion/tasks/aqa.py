@@ -24,6 +24,16 @@ from fusion.models.aqa import AQAModel
 PARTS = ("val", "test")
 
 
+def error_name_table(fkg: FitnessKnowledgeGraph, max_errors: int) -> tuple[list[str], torch.Tensor]:
+    """Sorted error names of the FKG and, per (action, slot), the index of its name (0 pads)."""
+    names = sorted({e.name for e in fkg.iter_errors()})
+    table = torch.zeros(len(fkg.action_ids), max_errors, dtype=torch.long)
+    for row, action_id in enumerate(fkg.action_ids):
+        for slot, error in enumerate(fkg.action(action_id).errors):
+            table[row, slot] = names.index(error.name)
+    return names, table
+
+
 def frame_targets(
     spans: torch.Tensor, errors: torch.Tensor, labelled: torch.Tensor, centres: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,6 +69,7 @@ class AQATask(pl.LightningModule):
         self.save_hyperparameters({"config": config})
         self.config = config
         table, self.error_ids = self.fkg.weight_table()
+        names, slot_names = error_name_table(self.fkg, table.shape[1])
         model = config["model"]
         self.model = AQAModel(
             modalities=model["modalities"],
@@ -67,6 +78,8 @@ class AQATask(pl.LightningModule):
             head=model["head"],
             dim=model["dim"],
             weight_table=torch.from_numpy(table),
+            slot_names=slot_names,
+            num_names=len(names),
         )
         self.num_actions, self.max_errors = table.shape
         self.metrics = torch.nn.ModuleDict({part: self._metrics() for part in PARTS})

@@ -9,6 +9,7 @@ from fusion.encoders.base import Tokens
 from fusion.fkg.loader import load_fkg
 from fusion.fkg.scoring import score
 from fusion.heads.aqa import AQAHead
+from fusion.tasks.aqa import error_name_table
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,9 @@ def fkg():
 @pytest.fixture()
 def head(fkg) -> AQAHead:
     table, _ = fkg.weight_table()
+    names, slots = error_name_table(fkg, table.shape[1])
     torch.manual_seed(0)
-    return AQAHead(16, torch.from_numpy(table), hidden=32, time_bins=4).eval()
+    return AQAHead(16, torch.from_numpy(table), slots, len(names), hidden=32, time_bins=4).eval()
 
 
 def tokens(b: int = 3, n: int = 10, dim: int = 16) -> Tokens:
@@ -49,14 +51,26 @@ def test_bins_cover_each_sample_up_to_its_last_real_token(head):
     assert torch.allclose(out["bin_times"][0], torch.tensor([0.45, 1.35, 2.25, 3.15]), rtol=1e-3)
 
 
+def test_actions_sharing_an_error_name_share_its_logit(head, fkg):
+    out = head(torch.randn(1, 16).expand(2, 16), tokens(2), torch.tensor([0, 1]))
+    a, b = (fkg.action(fkg.action_ids[i]) for i in (0, 1))
+    shared = sorted({e.name for e in a.errors} & {e.name for e in b.errors})
+    assert shared
+    name = shared[0]
+    ia = [e.name for e in a.errors].index(name)
+    ib = [e.name for e in b.errors].index(name)
+    assert out["error_logits"][0, ia] == out["error_logits"][1, ib]
+
+
 def test_fkg_score_is_the_hard_score_for_certain_errors(head, fkg, monkeypatch):
     """With 0/1 probabilities the reported FKG score equals the FKG's own score."""
     action = fkg.action("A03")
     chosen = [0, 2]
-    logits = torch.full((1, head.num_actions * head.max_errors), -1e4)
+    names, _ = error_name_table(fkg, head.max_errors)
+    logits = torch.full((1, len(names)), -1e4)
     row = fkg.action_ids.index("A03")
     for j in chosen:
-        logits[0, row * head.max_errors + j] = 1e4
+        logits[0, names.index(action.errors[j].name)] = 1e4
     monkeypatch.setattr(head.errors, "forward", lambda x: logits)
     out = head(torch.randn(1, 16), tokens(1), torch.tensor([row]))
     expected = score(action, [action.errors[j].id for j in chosen])
