@@ -91,10 +91,16 @@ LAYOUTS: dict[str, SkeletonLayout] = {
 }
 
 
+# Short names accepted in configs.
+LAYOUT_ALIASES: dict[str, str] = {"smplx22": "smplx_body22"}
+
+
 def layout_named(name: str) -> SkeletonLayout:
-    """The layout registered under `name`, or a ValueError listing the known ones."""
+    """The layout registered under `name` (or an alias), or a ValueError listing the known ones."""
+    name = LAYOUT_ALIASES.get(name, name)
     if name not in LAYOUTS:
-        raise ValueError(f"unknown skeleton layout {name!r}; known: {sorted(LAYOUTS)}")
+        known = sorted([*LAYOUTS, *LAYOUT_ALIASES])
+        raise ValueError(f"unknown skeleton layout {name!r}; known: {known}")
     return LAYOUTS[name]
 
 

@@ -11,7 +11,7 @@ from einops import rearrange
 from torch import nn
 
 from fusion.encoders.base import Tokens
-from fusion.encoders.physio import TemporalConvStack, zero_masked
+from fusion.encoders.temporal import TemporalConvStack, zero_masked
 
 FEATURES: tuple[str, ...] = ("spectrogram", "envelope")
 

@@ -12,11 +12,10 @@ from torch import nn
 
 from fusion.data.skeletons import SkeletonLayout, layout_named
 from fusion.encoders.base import Tokens
-from fusion.encoders.physio import zero_masked
+from fusion.encoders.temporal import zero_masked
 
 STREAMS: tuple[str, ...] = ("joint", "bone", "motion")
 # Short names accepted for registered layouts.
-LAYOUT_ALIASES: dict[str, str] = {"smplx22": "smplx_body22"}
 
 
 def normalized_adjacency(layout: SkeletonLayout) -> torch.Tensor:
@@ -107,7 +106,7 @@ class PoseEncoder(nn.Module):
             raise ValueError(
                 f"pose: need layers >= 1 and temporal_stride >= 1, got {layers}, {temporal_stride}"
             )
-        self.layout = layout_named(LAYOUT_ALIASES.get(layout, layout))
+        self.layout = layout_named(layout)
         self.streams = streams
         self.temporal_stride = temporal_stride
         self.out_dim = dim

@@ -12,7 +12,7 @@ from timm.models import load_state_dict
 from torch import nn
 
 from fusion.encoders.base import Tokens
-from fusion.encoders.physio import TemporalConvBlock
+from fusion.encoders.temporal import TemporalConvBlock
 
 TEMPORAL: tuple[str, ...] = ("conv", "none")
 

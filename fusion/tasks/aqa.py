@@ -6,6 +6,8 @@ It receives the whole run config as a plain dict and builds everything from it, 
 
 from __future__ import annotations
 
+import functools
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -253,18 +255,23 @@ class AQATask(pl.LightningModule):
         )
         epochs = max(1, int(self.config["trainer"]["max_epochs"]))
         warmup = min(task["warmup_epochs"], epochs - 1)
-        schedulers = [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs - warmup)]
-        if warmup > 0:
-            schedulers.insert(
-                0, torch.optim.lr_scheduler.LinearLR(optimizer, 0.1, total_iters=warmup)
-            )
-        scheduler = torch.optim.lr_scheduler.SequentialLR(
-            optimizer, schedulers, milestones=[warmup] if warmup > 0 else []
-        ) if len(schedulers) > 1 else schedulers[0]  # fmt: skip
+        # One LambdaLR rather than SequentialLR(LinearLR, CosineAnnealingLR): its checkpoint
+        # state does not depend on the schedule, so a run resumed with more epochs still loads.
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, functools.partial(warmup_cosine, warmup=warmup, epochs=epochs)
+        )
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
+
+
+def warmup_cosine(epoch: int, warmup: int, epochs: int) -> float:
+    """LR factor: linear from 0.1 to 1 over `warmup` epochs, then cosine down to 0."""
+    if epoch < warmup:
+        return 0.1 + 0.9 * epoch / warmup
+    progress = (epoch - warmup) / max(1, epochs - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 def _masked_bce(

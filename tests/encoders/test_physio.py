@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fusion.encoders.physio import PhysioEncoder, TemporalConvStack
+from fusion.encoders.physio import PhysioEncoder
+from fusion.encoders.temporal import TemporalConvStack
 
 
 def _batch(lengths: list[int], steps: int = 12) -> tuple[torch.Tensor, ...]:

@@ -1,4 +1,4 @@
-"""Per-bin error targets from spans."""
+"""Per-bin error targets from spans, and the learning-rate schedule."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from fusion.tasks.aqa import frame_targets
+from fusion.tasks.aqa import frame_targets, warmup_cosine
 
 
 def test_spans_become_bins_and_unknown_spans_are_masked():
@@ -18,3 +18,17 @@ def test_spans_become_bins_and_unknown_spans_are_masked():
     assert target[0, :, 0].tolist() == [0.0, 1.0, 0.0]
     assert known[0, :, 0].all() and not known[0, :, 1].any() and known[0, :, 2].all()
     assert target[0, :, 2].sum() == 0
+
+
+def test_warmup_cosine_matches_linear_warmup_then_cosine():
+    factors = [warmup_cosine(e, warmup=2, epochs=6) for e in range(7)]
+    expected = [
+        0.1,
+        0.55,
+        1.0,
+        0.5 * (1 + math.cos(math.pi / 4)),
+        0.5,
+        0.5 * (1 + math.cos(3 * math.pi / 4)),
+        0.0,
+    ]
+    assert all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(factors, expected, strict=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,15 @@ def test_a_modality_the_dataset_lacks_is_refused(faqa_root, tmp_path, capsys):
     )  # fmt: skip
     assert code == 2
     assert "asks for pose" in capsys.readouterr().err
+
+
+def test_resume_continues_the_epoch_count(run, flex_root, tmp_path):
+    folder, _ = run
+    copy = tmp_path / "run" / "checkpoints"
+    copy.mkdir(parents=True)
+    shutil.copy(folder / "checkpoints" / "last.ckpt", copy / "last.ckpt")
+    config = tiny(flex_root, tmp_path, "trainer.max_epochs=2")
+    resumed, metrics = train(config, resume=str(copy / "last.ckpt"))
+    assert resumed == tmp_path / "run" and metrics["epochs"] == 2
+    log = list(csv.DictReader((resumed / "metrics.csv").open()))
+    assert {r["epoch"] for r in log if r.get("val/loss")} == {"1"}
