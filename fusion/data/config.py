@@ -29,6 +29,14 @@ class ReaderConfig:
     on_bad_sample: str = "raise"  # raise | skip
 
 
+def requested_modalities(config: ReaderConfig) -> tuple[str, ...]:
+    """The modalities a reader should read, in MODALITIES order; unknown names are refused."""
+    unknown = sorted(set(config.modalities) - set(MODALITIES))
+    if unknown:
+        raise ValueError(f"unknown modalities {unknown}: expected some of {list(MODALITIES)}")
+    return tuple(m for m in MODALITIES if m in config.modalities)
+
+
 @dataclass
 class ClipConfig:
     """Frames per training clip, the cached frame grid it is drawn from, clips at test time."""

@@ -14,8 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from fusion.constants import MODALITIES
-from fusion.data.config import ReaderConfig
+from fusion.data.config import ReaderConfig, requested_modalities
 from fusion.data.files import as_span, dataset_folder, read_json
 from fusion.data.sample import (
     DataError,
@@ -89,14 +88,11 @@ class FitnessAQAReader:
     dataset = "fitness-aqa"
 
     def __init__(self, config: ReaderConfig) -> None:
-        unknown = sorted(set(config.modalities) - set(MODALITIES))
-        if unknown:
-            raise ValueError(f"unknown modalities {unknown}: expected some of {list(MODALITIES)}")
+        self.modalities = requested_modalities(config)
         if config.views and list(config.views) != [1]:
             raise ValueError(f"views {list(config.views)}: Fitness-AQA clips have one view, 1")
         self.config = config
         self.root = dataset_folder(config.root)
-        self.modalities = tuple(m for m in MODALITIES if m in config.modalities)
 
     @cached_property
     def fkg(self) -> FitnessKnowledgeGraph:

@@ -22,7 +22,7 @@ import scipy.io
 from PIL import Image
 
 from fusion.constants import EMG_CHANNELS, MODALITIES
-from fusion.data.config import ReaderConfig
+from fusion.data.config import ReaderConfig, requested_modalities
 from fusion.data.files import JsonFields, dataset_folder, read_csv, read_json
 from fusion.data.sample import (
     DataError,
@@ -309,16 +309,13 @@ class FlexReader:
     dataset = "flex"
 
     def __init__(self, config: ReaderConfig) -> None:
-        unknown = sorted(set(config.modalities) - set(MODALITIES))
-        if unknown:
-            raise ValueError(f"unknown modalities {unknown}: expected some of {list(MODALITIES)}")
+        self.modalities = requested_modalities(config)
         self.config = config
         self.root = dataset_folder(config.root)
         if config.skeleton_unit not in UNIT_TO_METRES:
             raise ValueError(
                 f"skeleton_unit {config.skeleton_unit!r}: expected one of {list(UNIT_TO_METRES)}"
             )
-        self.modalities = tuple(m for m in MODALITIES if m in config.modalities)
 
     @cached_property
     def fkg(self) -> FitnessKnowledgeGraph:
