@@ -37,3 +37,31 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int = 1) -> torch
     total = (values * weights).sum(dim)
     count = weights.sum(dim).clamp_min(1.0)
     return total / count
+
+
+def timeline(tokens: Tokens, bins: int) -> torch.Tensor:
+    """(B, bins, D): tokens resampled at `bins` evenly spaced points of each sample's own span.
+
+    The span runs from the sample's first to its last real token time; point k sits at the
+    centre of the k-th of `bins` equal parts, and takes the kernel-weighted mean of the real
+    tokens (a Gaussian one part wide), so dense tokens are averaged and sparse ones
+    interpolated. Feature k thus means "this far into the repetition" whatever its tempo,
+    which a mean over time loses. A sample without real tokens gets zeros.
+    """
+    if bins < 1:
+        raise ValueError(f"timeline needs bins >= 1, got {bins}")
+    mask = tokens.mask
+    if mask.shape[1] == 0:
+        return tokens.values.new_zeros(mask.shape[0], bins, tokens.dim)
+    times = tokens.times.masked_fill(~mask, 0.0)
+    big = torch.finfo(times.dtype).max
+    first = times.masked_fill(~mask, big).amin(1).masked_fill(~mask.any(1), 0.0)
+    last = times.masked_fill(~mask, -big).amax(1).masked_fill(~mask.any(1), 0.0)
+    width = ((last - first) / bins).clamp_min(1e-3)
+    steps = torch.arange(bins, device=times.device, dtype=times.dtype) + 0.5
+    centres = first.unsqueeze(1) + steps * width.unsqueeze(1)
+    distance = (times.unsqueeze(1) - centres.unsqueeze(2)) / width[:, None, None]
+    logits = (-0.5 * distance.square()).masked_fill(~mask.unsqueeze(1), float("-inf"))
+    weights = torch.nan_to_num(logits.softmax(-1), nan=0.0)
+    values = tokens.values.masked_fill(~mask.unsqueeze(-1), 0.0)
+    return weights @ values

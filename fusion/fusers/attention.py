@@ -18,7 +18,7 @@ def masked_softmax(scores: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
 
 
 class AttentionFuser(Fuser):
-    """Each modality's pooled vector projected to dim, weighted by a learned additive score.
+    """Each modality's vector (its `TemporalPool` to dim), weighted by a learned additive score.
 
     score_m = w . tanh(W v_m + b); weights = softmax of the scores over the modalities the sample
     has; pooled = sum_m weight_m v_m (zeros for a sample with no modality).
@@ -30,16 +30,20 @@ class AttentionFuser(Fuser):
         dim: int,
         hidden: int | None = None,
         modality_dropout: float = 0.0,
+        bins: int = 16,
     ) -> None:
-        super().__init__(dims, dim, modality_dropout)
+        super().__init__(dims, dim, modality_dropout, bins)
         hidden = hidden or dim
-        self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        self.vector = self.temporal_pools(dim)
+        # No bias on the last layer: a shift common to all modalities cancels in the softmax.
+        self.score = nn.Sequential(
+            nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1, bias=False)
+        )
 
     def forward(self, tokens: Mapping[str, Tokens]) -> Fused:
         """Fused features: attention-weighted sum of the present modalities' vectors."""
         tokens = self.prepare(tokens)
-        projected = self.project(tokens)
-        vectors = self.stack_pooled(projected)
+        vectors = self.stack_pooled(tokens, self.vector)
         weights = masked_softmax(self.score(vectors)[..., 0], self.presence(tokens))
         pooled = (weights.unsqueeze(-1) * vectors).sum(1)
-        return self.fused(pooled, tokens, join(projected))
+        return self.fused(pooled, tokens, join(self.project(tokens)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from fusion.encoders.base import Tokens, masked_mean
+from fusion.encoders.base import Tokens, masked_mean, timeline
 
 
 @dataclass
@@ -86,13 +86,48 @@ def join(tokens: Mapping[str, Tokens]) -> Tokens:
     )
 
 
+class TemporalPool(nn.Module):
+    """Tokens (B, N, in_dim) -> (B, out_dim): a linear map of a summary over time.
+
+    `bins=0`: the masked mean (where in the repetition a feature occurs is lost); `bins>0`: the
+    flattened `timeline` of that many points, so the map can weigh each stretch of the
+    repetition on its own (a deviation in the descent is not the same as one at lockout).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, bins: int = 0) -> None:
+        super().__init__()
+        if bins < 0:
+            raise ValueError(f"bins must be >= 0 (0 = mean over time), got {bins}")
+        self.bins = bins
+        self.linear = nn.Linear(in_dim * max(bins, 1), out_dim)
+
+    def extra_repr(self) -> str:
+        return f"bins={self.bins}"
+
+    def summary(self, tokens: Tokens) -> torch.Tensor:
+        """(B, in_dim * max(bins, 1)): the masked mean or the flattened timeline."""
+        if self.bins == 0:
+            return masked_mean(tokens.values, tokens.mask)
+        return timeline(tokens, self.bins).flatten(1)
+
+    def forward(self, tokens: Tokens) -> torch.Tensor:
+        return self.linear(self.summary(tokens))
+
+
 class Fuser(nn.Module, ABC):
     """Base of every fuser: input checks, modality dropout and the per-modality projections.
 
     `token_proj[m]` maps modality m's tokens to `dim`; the output tokens are built from it.
+    `bins` sets how a fuser summarises a modality over time (see `TemporalPool`).
     """
 
-    def __init__(self, dims: Mapping[str, int], dim: int, modality_dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        dims: Mapping[str, int],
+        dim: int,
+        modality_dropout: float = 0.0,
+        bins: int = 16,
+    ) -> None:
         super().__init__()
         if not dims:
             raise ValueError("a fuser needs at least one modality in `dims`")
@@ -104,6 +139,13 @@ class Fuser(nn.Module, ABC):
         self.dim = dim
         self.modality_dropout = ModalityDropout(modality_dropout)
         self.token_proj = nn.ModuleDict({m: nn.Linear(d, dim) for m, d in self.dims.items()})
+        if bins < 0:
+            raise ValueError(f"bins must be >= 0 (0 = mean over time), got {bins}")
+        self.bins = bins
+
+    def temporal_pools(self, width: int) -> nn.ModuleDict:
+        """One `TemporalPool` per modality from its token width to `width`."""
+        return nn.ModuleDict({m: TemporalPool(d, width, self.bins) for m, d in self.dims.items()})
 
     @abstractmethod
     def forward(self, tokens: Mapping[str, Tokens]) -> Fused:
@@ -140,18 +182,18 @@ class Fuser(nn.Module, ABC):
             for m, t in tokens.items()
         }
 
-    def stack_pooled(self, projected: Mapping[str, Tokens]) -> torch.Tensor:
-        """(B, M, dim) masked means of projected tokens in modality order; zeros when absent.
-
-        The mean of projected tokens is the projection of their mean, so this is each modality's
-        pooled vector projected to `dim`.
-        """
-        first = next(iter(projected.values())).values
-        zeros = first.new_zeros(first.shape[0], self.dim)
+    def stack_pooled(
+        self, tokens: Mapping[str, Tokens], pools: Mapping[str, TemporalPool]
+    ) -> torch.Tensor:
+        """(B, M, width) each modality's `pools[m]` summary in modality order; zeros when absent."""
+        first = next(iter(tokens.values()))
+        present = self.presence(tokens)
+        width = next(iter(pools.values())).linear.out_features
+        zeros = first.values.new_zeros(first.values.shape[0], width)
         return torch.stack(
             [
-                masked_mean(projected[m].values, projected[m].mask) if m in projected else zeros
-                for m in self.modalities
+                pools[m](tokens[m]) * present[:, i, None] if m in tokens else zeros
+                for i, m in enumerate(self.modalities)
             ],
             dim=1,
         )

@@ -12,7 +12,7 @@ from fusion.fusers.base import Fused, Fuser, join
 
 
 class GatedFuser(Fuser):
-    """Each modality's pooled vector projected to dim; gates from all vectors and presence flags.
+    """Each modality's `TemporalPool` vector; gates from all vectors and presence flags.
 
     g = sigmoid(W [v_1 .. v_M, present_1 .. present_M] + b); pooled = sum_m g_m v_m / sum_m g_m
     over the present modalities (zeros for a sample with no modality).
@@ -23,19 +23,20 @@ class GatedFuser(Fuser):
         dims: Mapping[str, int],
         dim: int,
         modality_dropout: float = 0.0,
+        bins: int = 16,
     ) -> None:
-        super().__init__(dims, dim, modality_dropout)
+        super().__init__(dims, dim, modality_dropout, bins)
+        self.vector = self.temporal_pools(dim)
         count = len(self.dims)
         self.gate = nn.Linear(count * dim + count, count)
 
     def forward(self, tokens: Mapping[str, Tokens]) -> Fused:
         """Fused features: gate-weighted mean of the present modalities' vectors."""
         tokens = self.prepare(tokens)
-        projected = self.project(tokens)
-        vectors = self.stack_pooled(projected)
+        vectors = self.stack_pooled(tokens, self.vector)
         present = self.presence(tokens).to(vectors.dtype)
         gates = torch.sigmoid(self.gate(torch.cat([vectors.flatten(1), present], dim=-1)))
         gates = gates * present
         total = gates.sum(1, keepdim=True).clamp_min(torch.finfo(vectors.dtype).tiny)
         pooled = (gates.unsqueeze(-1) * vectors).sum(1) / total
-        return self.fused(pooled, tokens, join(projected))
+        return self.fused(pooled, tokens, join(self.project(tokens)))

@@ -12,7 +12,7 @@ from fusion.fusers.base import Fused, Fuser, join
 
 
 class LateFuser(Fuser):
-    """Per-modality MLP over its masked-mean pooled tokens -> `dim`; pooled = mean over present.
+    """Per-modality MLP over its `TemporalPool` summary -> `dim`; pooled = mean over present.
 
     `Fused.per_modality[m]` is modality m's own features (zeros where a sample lacks it), for
     heads that predict from each modality separately.
@@ -25,15 +25,14 @@ class LateFuser(Fuser):
         hidden: int | None = None,
         dropout: float = 0.1,
         modality_dropout: float = 0.0,
+        bins: int = 16,
     ) -> None:
-        super().__init__(dims, dim, modality_dropout)
+        super().__init__(dims, dim, modality_dropout, bins)
         hidden = hidden or dim
         self.heads = nn.ModuleDict(
             {
-                m: nn.Sequential(
-                    nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim)
-                )
-                for m, d in self.dims.items()
+                m: nn.Sequential(pool, nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+                for m, pool in self.temporal_pools(hidden).items()
             }
         )
 
@@ -43,7 +42,7 @@ class LateFuser(Fuser):
         per_modality = {}
         for m, t in tokens.items():
             present = t.mask.any(1, keepdim=True)
-            per_modality[m] = self.heads[m](masked_mean(t.values, t.mask)) * present
+            per_modality[m] = self.heads[m](t) * present
         present = torch.stack([t.mask.any(1) for t in tokens.values()], dim=1)
         pooled = masked_mean(torch.stack(list(per_modality.values()), dim=1), present)
         return self.fused(pooled, tokens, join(self.project(tokens)), per_modality)

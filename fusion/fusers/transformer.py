@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from fusion.encoders.base import Tokens
-from fusion.fusers.base import Fused, Fuser, join
+from fusion.encoders.base import Tokens, masked_mean
+from fusion.fusers.base import Fused, Fuser, TemporalPool, join
 
 
 def angular_frequencies(dim: int, min_period: float, max_period: float) -> torch.Tensor:
@@ -32,7 +32,8 @@ class TransformerFuser(Fuser):
 
     Padded or absent tokens are left out of attention with `src_key_padding_mask`; the CLS token
     is never masked, so a sample with no modality still gets a finite pooled vector.
-    pooled = the CLS output; tokens = the contextualised modality tokens (zeros where masked).
+    pooled = the CLS output, plus (bins > 0) the mean over present modalities of a `TemporalPool`
+    of each one's output tokens; tokens = the contextualised modality tokens (zeros where masked).
     """
 
     def __init__(
@@ -46,8 +47,9 @@ class TransformerFuser(Fuser):
         min_period: float = 0.01,
         max_period: float = 100.0,
         modality_dropout: float = 0.0,
+        bins: int = 16,
     ) -> None:
-        super().__init__(dims, dim, modality_dropout)
+        super().__init__(dims, dim, modality_dropout, bins)
         if dim % heads:
             raise ValueError(f"dim {dim} must be divisible by heads {heads}")
         self.cls = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
@@ -66,6 +68,11 @@ class TransformerFuser(Fuser):
         )
         self.encoder = nn.TransformerEncoder(
             layer, layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False
+        )
+        self.timeline = (
+            nn.ModuleDict({m: TemporalPool(dim, dim, bins) for m in self.modalities})
+            if bins
+            else None
         )
 
     def forward(self, tokens: Mapping[str, Tokens]) -> Fused:
@@ -88,4 +95,20 @@ class TransformerFuser(Fuser):
         keep = torch.cat([joined.mask.new_ones(batch, 1), joined.mask], dim=1)
         out = self.encoder(sequence, src_key_padding_mask=~keep)
         contextualised = out[:, 1:].masked_fill(~joined.mask.unsqueeze(-1), 0.0)
-        return self.fused(out[:, 0], tokens, Tokens(contextualised, joined.mask, joined.times))
+        pooled = out[:, 0]
+        if self.timeline is not None:
+            pooled = pooled + self._timeline(contextualised, embedded)
+        return self.fused(pooled, tokens, Tokens(contextualised, joined.mask, joined.times))
+
+    def _timeline(
+        self, contextualised: torch.Tensor, embedded: Mapping[str, Tokens]
+    ) -> torch.Tensor:
+        """Mean over the present modalities of each one's `TemporalPool` of its output tokens."""
+        parts, start = [], 0
+        for m, t in embedded.items():
+            end = start + t.mask.shape[1]
+            own = Tokens(contextualised[:, start:end], t.mask, t.times)
+            parts.append(self.timeline[m](own))
+            start = end
+        present = torch.stack([t.mask.any(1) for t in embedded.values()], dim=1)
+        return masked_mean(torch.stack(parts, dim=1), present)

@@ -47,6 +47,7 @@ class AQAHead(nn.Module):
         self.num_actions, self.max_errors = weight_table.shape
         self.time_bins = time_bins
         self.action = _mlp(dim, hidden, self.num_actions, dropout)
+        self.action_embedding = nn.Embedding(self.num_actions, dim)
         self.errors = _mlp(dim, hidden, num_names, dropout)
         self.score = _mlp(dim, hidden, 1, dropout)
         self.frames = _mlp(2 * dim, hidden, num_names, dropout)
@@ -59,6 +60,8 @@ class AQAHead(nn.Module):
         if action is None:
             action = action_logits.argmax(-1)
         rows = action.clamp_min(0)
+        # What counts as a deviation depends on the exercise: the rest reads pooled + action.
+        pooled = pooled + self.action_embedding(rows)
         error_logits = self._rows(self.errors(pooled), rows)
         bins, centres, width = self._bins(tokens)
         context = pooled.unsqueeze(1).expand(-1, bins.shape[1], -1)

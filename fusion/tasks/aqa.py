@@ -24,6 +24,9 @@ from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
 
 PARTS = ("val", "test")
+# Score losses are in units of the spread of FLEX scores (about 20 points), not of the 0-100
+# range: an MSE on score / 100 is ~100x smaller than the cross-entropies and barely trains.
+SCORE_SPREAD = 20.0
 
 
 def error_name_table(fkg: FitnessKnowledgeGraph, max_errors: int) -> tuple[list[str], torch.Tensor]:
@@ -132,9 +135,9 @@ class AQATask(pl.LightningModule):
         )
         terms["frames"] = _masked_bce(out["frame_logits"], targets, known, zero)
         scored = batch["score_mask"]
-        target = torch.nan_to_num(batch["score"]) / 100.0
-        terms["score"] = _masked_mse(out["score"] / 100.0, target, scored, zero)
-        terms["fkg_score"] = _masked_mse(out["fkg_score"] / 100.0, target, scored, zero)
+        target = torch.nan_to_num(batch["score"]) / SCORE_SPREAD
+        terms["score"] = _masked_mse(out["score"] / SCORE_SPREAD, target, scored, zero)
+        terms["fkg_score"] = _masked_mse(out["fkg_score"] / SCORE_SPREAD, target, scored, zero)
         terms["total"] = sum(weights[name] * terms[name] for name in weights)
         return terms
 

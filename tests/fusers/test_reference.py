@@ -25,9 +25,10 @@ def tokens(make_tokens) -> dict[str, Tokens]:
     return tokens
 
 
-def _build(name: str, dims: dict[str, int]):
+def _build(name: str, dims: dict[str, int], bins: int = 0):
+    """The fuser in eval mode; bins=0 (mean over time) unless a test asks for a timeline."""
     torch.manual_seed(0)
-    return build_fuser(name, dims, DIM).eval()
+    return build_fuser(name, dims, DIM, bins=bins).eval()
 
 
 def _real_mean(tokens: dict[str, Tokens], m: str, b: int) -> torch.Tensor | None:
@@ -43,7 +44,35 @@ def test_concat_matches_a_slot_by_slot_reference(dims, tokens):
         slots = []
         for m in ALL:
             mean = _real_mean(tokens, m, b)
-            slots.append(torch.zeros(DIM) if mean is None else fuser.slot_proj[m](mean))
+            slots.append(torch.zeros(DIM) if mean is None else fuser.slot_pool[m].linear(mean))
+        torch.testing.assert_close(fused.pooled[b], fuser.mlp(torch.cat(slots)))
+
+
+def _real_timeline(tokens: dict[str, Tokens], m: str, b: int, bins: int) -> torch.Tensor:
+    """Sample b's real tokens of m resampled at `bins` points by a Gaussian kernel, in a loop."""
+    t = tokens[m]
+    values, times = t.values[b, t.mask[b]], t.times[b, t.mask[b]]
+    first, last = float(times.min()), float(times.max())
+    width = max((last - first) / bins, 1e-3)
+    rows = []
+    for k in range(bins):
+        centre = first + (k + 0.5) * width
+        kernel = torch.exp(-0.5 * ((times - centre) / width) ** 2)
+        rows.append(kernel @ values / kernel.sum())
+    return torch.stack(rows)
+
+
+def test_concat_with_bins_summarises_each_modality_by_its_timeline(dims, tokens):
+    fuser = _build("concat", dims, bins=3)
+    fused = fuser(tokens)
+    for b in range(4):
+        slots = []
+        for m in ALL:
+            if not tokens[m].mask[b].any():
+                slots.append(torch.zeros(DIM))
+                continue
+            line = _real_timeline(tokens, m, b, 3).flatten()
+            slots.append(fuser.slot_pool[m].linear(line))
         torch.testing.assert_close(fused.pooled[b], fuser.mlp(torch.cat(slots)))
 
 
@@ -52,7 +81,9 @@ def test_attention_is_a_softmax_over_the_present_modalities_only(dims, tokens):
     fused = fuser(tokens)
     for b in range(4):
         vectors = [
-            fuser.token_proj[m](mean) for m in ALL if (mean := _real_mean(tokens, m, b)) is not None
+            fuser.vector[m].linear(mean)
+            for m in ALL
+            if (mean := _real_mean(tokens, m, b)) is not None
         ]
         stacked = torch.stack(vectors)
         weights = torch.softmax(fuser.score(stacked)[:, 0], dim=0)
@@ -65,7 +96,7 @@ def test_gated_sum_is_normalised_by_the_present_gates(dims, tokens):
     for b in range(4):
         means = {m: _real_mean(tokens, m, b) for m in ALL}
         vectors = [
-            torch.zeros(DIM) if v is None else fuser.token_proj[m](v) for m, v in means.items()
+            torch.zeros(DIM) if v is None else fuser.vector[m].linear(v) for m, v in means.items()
         ]
         flags = torch.tensor([float(v is not None) for v in means.values()])
         gates = torch.sigmoid(fuser.gate(torch.cat([*vectors, flags])))
@@ -79,7 +110,7 @@ def test_gated_with_one_modality_returns_its_vector(dims, make_tokens):
     tokens = make_tokens(("pose",), batch=2)
     fused = fuser(tokens)
     for b in range(2):
-        expected = fuser.token_proj["pose"](_real_mean(tokens, "pose", b))
+        expected = fuser.vector["pose"].linear(_real_mean(tokens, "pose", b))
         torch.testing.assert_close(fused.pooled[b], expected)
 
 
@@ -93,7 +124,7 @@ def test_late_averages_the_per_modality_heads_over_present_ones(dims, tokens):
             if mean is None:
                 assert torch.all(fused.per_modality[m][b] == 0)
                 continue
-            outputs.append(fuser.heads[m](mean))
+            outputs.append(fuser.heads[m][1:](fuser.heads[m][0].linear(mean)))
             torch.testing.assert_close(fused.per_modality[m][b], outputs[-1])
         torch.testing.assert_close(fused.pooled[b], torch.stack(outputs).mean(0))
 

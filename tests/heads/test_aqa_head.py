@@ -51,8 +51,13 @@ def test_bins_cover_each_sample_up_to_its_last_real_token(head):
     assert torch.allclose(out["bin_times"][0], torch.tensor([0.45, 1.35, 2.25, 3.15]), rtol=1e-3)
 
 
-def test_actions_sharing_an_error_name_share_its_logit(head, fkg):
-    out = head(torch.randn(1, 16).expand(2, 16), tokens(2), torch.tensor([0, 1]))
+def test_actions_sharing_an_error_name_share_its_output_unit(head, fkg):
+    """The same name reads the same logit unit; only the action embedding tells them apart."""
+    features = torch.randn(1, 16).expand(2, 16)
+    conditioned = head(features, tokens(2), torch.tensor([0, 1]))
+    with torch.no_grad():
+        head.action_embedding.weight.zero_()
+    out = head(features, tokens(2), torch.tensor([0, 1]))
     a, b = (fkg.action(fkg.action_ids[i]) for i in (0, 1))
     shared = sorted({e.name for e in a.errors} & {e.name for e in b.errors})
     assert shared
@@ -60,6 +65,7 @@ def test_actions_sharing_an_error_name_share_its_logit(head, fkg):
     ia = [e.name for e in a.errors].index(name)
     ib = [e.name for e in b.errors].index(name)
     assert out["error_logits"][0, ia] == out["error_logits"][1, ib]
+    assert conditioned["error_logits"][0, ia] != conditioned["error_logits"][1, ib]
 
 
 def test_fkg_score_is_the_hard_score_for_certain_errors(head, fkg, monkeypatch):

@@ -10,6 +10,7 @@ from fusion.tasks.aqa import AQATask
 
 
 def test_overfitting_four_samples_drives_the_loss_near_zero(flex_root, tmp_path):
+    torch.manual_seed(0)  # the clip jitter draws from torch's generator: same batch every run
     config = compose(
         None,
         [
@@ -33,11 +34,11 @@ def test_overfitting_four_samples_drives_the_loss_near_zero(flex_root, tmp_path)
     task.train()
     optimizer = torch.optim.Adam(task.parameters(), lr=3e-3)
     first = None
-    for _ in range(150):
+    for _ in range(250):
         terms = task.losses(task.model(batch, batch["action"]), batch)
         first = first if first is not None else terms["total"].item()
         optimizer.zero_grad()
         terms["total"].backward()
         optimizer.step()
-    assert terms["total"].item() < 0.05 * first
+    assert terms["total"].item() < 0.05 * first, {k: round(v.item(), 4) for k, v in terms.items()}
     assert terms["action"].item() < 0.05 and terms["score"].item() < 1e-3
