@@ -21,6 +21,10 @@ CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
 GROUPS: tuple[str, ...] = ("data", "model", "task", "trainer")
 
 
+# `key.name=...` overrides that swap a component: its other options are dropped first.
+SWAPPABLE = {"model.fuser.name", *(f"model.encoders.{m}.name" for m in MODALITIES)}
+
+
 class ConfigError(ValueError):
     """A config that cannot be used: names the file or key and what was expected."""
 
@@ -133,6 +137,11 @@ def compose(
                 top[group] = {}
         merged = OmegaConf.merge(merged, top)
         rest = [o for o in overrides if o.split("=", 1)[0] not in GROUPS]
+        for item in rest:
+            key, value = item.split("=", 1)
+            if key in SWAPPABLE:
+                # A new fuser/encoder name starts from its own defaults, not the old one's options.
+                OmegaConf.update(merged, key.rsplit(".", 1)[0], {"name": value}, merge=False)
         merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(rest))
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fusion.config import ConfigError, compose
+from fusion.fusers.registry import build_fuser
 
 
 def test_default_run_composes_every_group():
@@ -38,3 +39,13 @@ def test_bad_overrides_name_the_key(overrides, message):
 def test_a_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         compose(tmp_path / "none.yaml")
+
+
+def test_a_new_fuser_name_drops_the_old_fusers_options():
+    config = compose(None, ["model.fuser.name=concat", "model.fuser.dropout=0.0"])
+    assert dict(config.model.fuser) == {"name": "concat", "dropout": 0.0}
+    build_fuser(**{"dims": {"pose": 8}, "dim": 8, **config.model.fuser})
+    encoder = compose(None, ["model.encoders.emg.name=emg"]).model.encoders.emg
+    assert dict(encoder) == {"name": "emg"}
+    kept = compose(None, ["model.fuser.layers=3"]).model.fuser
+    assert kept.name == "transformer" and kept.layers == 3 and kept.heads == 4
