@@ -139,8 +139,6 @@ class Fuser(nn.Module, ABC):
         self.dim = dim
         self.modality_dropout = ModalityDropout(modality_dropout)
         self.token_proj = nn.ModuleDict({m: nn.Linear(d, dim) for m, d in self.dims.items()})
-        if bins < 0:
-            raise ValueError(f"bins must be >= 0 (0 = mean over time), got {bins}")
         self.bins = bins
 
     def temporal_pools(self, width: int) -> nn.ModuleDict:
