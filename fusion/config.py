@@ -62,7 +62,7 @@ class TaskConfig:
     lr: float = 1e-3
     weight_decay: float = 0.01
     warmup_epochs: int = 1
-    error_threshold: float = 0.5
+    error_threshold: float | None = None  # None: tuned on validation, kept in the checkpoint
     fkg: str | None = None  # FKG YAML; None = configs/fkg/flex.yaml
 
 
@@ -105,6 +105,21 @@ def _load(path: Path) -> DictConfig:
     return loaded
 
 
+def _load_group(group: str, value: str, seen: tuple[Path, ...] = ()) -> DictConfig:
+    """A group file; `extends: <name>` in it loads that file of the group first, then merges."""
+    path = _group_file(group, value)
+    if path in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path))
+        raise ConfigError(f"{path}: extends itself ({chain})")
+    loaded = _load(path)
+    parent = loaded.pop("extends", None)
+    if parent is None:
+        return loaded
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: expected the name of a {group} config, got {parent!r}")
+    return OmegaConf.merge(_load_group(group, parent, (*seen, path)), loaded)
+
+
 def _group_file(group: str, value: str) -> Path:
     """`small` -> configs/data/small.yaml; a path ending in .yaml is taken as is."""
     if value.endswith((".yaml", ".yml")):
@@ -131,7 +146,7 @@ def compose(
         for group in GROUPS:
             choice = choices.get(group)
             if isinstance(choice, str):
-                merged = OmegaConf.merge(merged, {group: _load(_group_file(group, choice))})
+                merged = OmegaConf.merge(merged, {group: _load_group(group, choice)})
                 top[group] = {}
             elif group in top and top[group] is None:
                 top[group] = {}

@@ -25,7 +25,7 @@ COLUMNS = (
 
 def prediction_rows(task: Any) -> list[dict[str, Any]]:
     """One row per test sample: scores, errors with probabilities and spans, FKG breakdown."""
-    threshold = task.config["task"]["error_threshold"]
+    threshold = task.error_threshold
     action_ids = task.fkg.action_ids
     rows = []
     for row in getattr(task, "last_predictions", []):
@@ -112,7 +112,7 @@ def _scores(folder: Path, rows: list[dict[str, Any]]) -> None:
 
 def per_error_f1(task: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     """F1 per FKG error name over the test samples where it was labelled and has a positive."""
-    threshold = task.config["task"]["error_threshold"]
+    threshold = task.error_threshold
     by_name: dict[str, tuple[list[float], list[int]]] = {}
     for row in rows:
         action = int(row["action"])

@@ -49,3 +49,24 @@ def test_a_new_fuser_name_drops_the_old_fusers_options():
     assert dict(encoder) == {"name": "emg"}
     kept = compose(None, ["model.fuser.layers=3"]).model.fuser
     assert kept.name == "transformer" and kept.layers == 3 and kept.heads == 4
+
+
+@pytest.mark.parametrize("modality", ["video", "pose", "emg"])
+def test_single_modality_models_extend_the_default(modality):
+    default, single = compose().model, compose(None, [f"model={modality}_only"]).model
+    assert list(single.modalities) == [modality]
+    assert single.encoders == default.encoders and single.fuser == default.fuser
+
+
+def test_extends_merges_the_parent_and_refuses_cycles(tmp_path):
+    parent, child = tmp_path / "parent.yaml", tmp_path / "child.yaml"
+    parent.write_text("dim: 32\nmodalities: [pose, emg]\n")
+    child.write_text(f"extends: {parent}\nmodalities: [pose]\n")
+    model = compose(None, [f"model={child}"]).model
+    assert model.dim == 32 and list(model.modalities) == ["pose"]
+    parent.write_text(f"extends: {child}\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        compose(None, [f"model={child}"])
+    child.write_text("extends: [default]\n")
+    with pytest.raises(ConfigError, match="extends: expected the name of a model config"):
+        compose(None, [f"model={child}"])

@@ -16,6 +16,12 @@ from torch import nn
 from fusion.encoders.base import Tokens, masked_mean
 from fusion.fkg.scoring import expected_score
 
+# The direct score is linear around the FLEX mean in units of its spread (about 68 +- 20
+# points), clamped to 0-100 only for reporting: a sigmoid over 0-100 saturated at 100 on
+# samples with a perfect score and stopped learning.
+SCORE_CENTRE = 70.0
+SCORE_SPREAD = 20.0
+
 
 def _mlp(dim: int, hidden: int, out: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(
@@ -70,6 +76,7 @@ class AQAHead(nn.Module):
             [self._rows(frame_logits[:, k], rows) for k in range(frame_logits.shape[1])], dim=1
         )
         weights = self.weights[rows]
+        score = SCORE_CENTRE + SCORE_SPREAD * self.score(pooled)[:, 0]
         return {
             "action_logits": action_logits,
             "action_used": rows,
@@ -78,7 +85,8 @@ class AQAHead(nn.Module):
             "frame_logits": frame_logits,
             "bin_times": centres,
             "bin_width": width,
-            "score": 100.0 * torch.sigmoid(self.score(pooled)[:, 0]),
+            "score": score.clamp(0.0, 100.0),
+            "score_unclamped": score,
             "fkg_score": expected_score(torch.sigmoid(error_logits), weights),
         }
 

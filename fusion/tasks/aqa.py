@@ -18,15 +18,13 @@ import torch.nn.functional as F
 from fusion.constants import IGNORE_INDEX
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import FKGError, load_fkg
-from fusion.metrics.errors import ActionAccuracy, ErrorAP, ErrorF1
+from fusion.heads.aqa import SCORE_SPREAD
+from fusion.metrics.errors import ActionAccuracy, ErrorAP, ErrorF1, best_threshold
 from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
 
 PARTS = ("val", "test")
-# Score losses are in units of the spread of FLEX scores (about 20 points), not of the 0-100
-# range: an MSE on score / 100 is ~100x smaller than the cross-entropies and barely trains.
-SCORE_SPREAD = 20.0
 
 
 def error_name_table(fkg: FitnessKnowledgeGraph, max_errors: int) -> tuple[list[str], torch.Tensor]:
@@ -88,6 +86,10 @@ class AQATask(pl.LightningModule):
         )
         self.num_actions, self.max_errors = table.shape
         self.metrics = torch.nn.ModuleDict({part: self._metrics() for part in PARTS})
+        # A configured threshold is used as is; None tunes it on each validation epoch. It is
+        # a buffer so the best checkpoint keeps the threshold tuned with its weights.
+        fixed = config["task"]["error_threshold"]
+        self.register_buffer("threshold", torch.tensor(0.5 if fixed is None else float(fixed)))
         self._outputs: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def _metrics(self) -> torch.nn.ModuleDict:
@@ -104,6 +106,11 @@ class AQATask(pl.LightningModule):
                 "temporal_ap": TemporalAP(self.num_actions * self.max_errors),
             }
         )
+
+    @property
+    def error_threshold(self) -> float:
+        """Probability above which an error (or an error's time bin) counts as present."""
+        return float(self.threshold)
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Predictions with the predicted action choosing the FKG rows (inference)."""
@@ -136,7 +143,10 @@ class AQATask(pl.LightningModule):
         terms["frames"] = _masked_bce(out["frame_logits"], targets, known, zero)
         scored = batch["score_mask"]
         target = torch.nan_to_num(batch["score"]) / SCORE_SPREAD
-        terms["score"] = _masked_mse(out["score"] / SCORE_SPREAD, target, scored, zero)
+        # In units of the score spread: an MSE on score / 100 is ~100x smaller than the
+        # cross-entropies and barely trains.
+        direct = out["score_unclamped"] / SCORE_SPREAD
+        terms["score"] = _masked_mse(direct, target, scored, zero)
         terms["fkg_score"] = _masked_mse(out["fkg_score"] / SCORE_SPREAD, target, scored, zero)
         terms["total"] = sum(weights[name] * terms[name] for name in weights)
         return terms
@@ -220,10 +230,22 @@ class AQATask(pl.LightningModule):
         metrics["mae"].update(stack["pred_score"], stack["score"], mask)
         metrics["action_acc"].update(stack["action_logits"], stack["action"])
         group = stack["action_used"]
+        if part == "val" and self.config["task"]["error_threshold"] is None:
+            self.threshold.fill_(
+                best_threshold(
+                    stack["error_probs"],
+                    stack["errors"],
+                    stack["errors_mask"],
+                    group,
+                    self.num_actions,
+                )
+            )
+        metrics["error_f1"].threshold = self.error_threshold
         for name in ("error_f1", "error_ap"):
             metrics[name].update(stack["error_probs"], stack["errors"], stack["errors_mask"], group)
         preds, truth = self._segments(rows)
         metrics["temporal_ap"].update(preds, truth)
+        self.log(f"{part}/threshold", self.threshold)
         for name, metric in metrics.items():
             value = metric.compute()
             if isinstance(value, dict):
@@ -233,7 +255,7 @@ class AQATask(pl.LightningModule):
 
     def _segments(self, rows: list[dict[str, Any]]) -> tuple[list, list]:
         """Predicted and true error segments per sample; class = action * E + slot."""
-        threshold = self.config["task"]["error_threshold"]
+        threshold = self.error_threshold
         preds, truth = [], []
         for row in rows:
             base = int(row["action_used"]) * self.max_errors

@@ -86,3 +86,14 @@ def test_fkg_score_is_the_hard_score_for_certain_errors(head, fkg, monkeypatch):
 def test_predicted_action_is_used_without_teacher(head):
     out = head(torch.randn(2, 16), tokens(2))
     assert torch.equal(out["action_used"], out["action_logits"].argmax(-1))
+
+
+def test_direct_score_is_clamped_for_reports_but_keeps_its_gradient(head):
+    with torch.no_grad():
+        head.score[-1].bias.fill_(3.0)  # 70 + 20 * 3 = 130 points before clamping
+    pooled = torch.zeros(2, 16, requires_grad=True)
+    out = head(pooled, tokens(b=2), torch.zeros(2, dtype=torch.long))
+    assert torch.equal(out["score"], torch.full((2,), 100.0))
+    assert out["score_unclamped"].min() > 100.0
+    (out["score_unclamped"] - 100.0).square().sum().backward()
+    assert pooled.grad.abs().sum() > 0 and head.score[-1].bias.grad.item() > 0

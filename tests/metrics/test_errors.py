@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fusion.constants import IGNORE_INDEX
-from fusion.metrics.errors import ActionAccuracy, ErrorAP, ErrorF1
+from fusion.metrics.errors import ActionAccuracy, ErrorAP, ErrorF1, best_threshold
 
 E, G = 4, 3
 
@@ -96,6 +96,28 @@ def test_f1_threshold_is_strict_and_configurable() -> None:
     at_tenth.update(probs, target)
     assert at_half.compute()["macro"].item() == pytest.approx(2 / 3)  # 0.5 is not > 0.5
     assert at_tenth.compute()["macro"].item() == pytest.approx(0.8)  # 2 tp, 1 fp
+
+
+def test_best_threshold_maximises_the_reference_macro_f1(slots) -> None:
+    probs = slots["probs"] * 0.4  # calibrated-looking rare errors: 0.5 would find none
+    kept = slots["group"].clamp_min(0)
+    chosen = best_threshold(probs, slots["target"], slots["mask"], kept, G)
+    grid = np.round(np.linspace(0.05, 0.95, 19), 6)
+    macro = {
+        t: np.nanmean(
+            references({**slots, "probs": probs}, lambda s, y, t=t: f1_reference(s, y, t), True)
+        )
+        for t in grid
+    }
+    assert macro[min(grid, key=lambda t: abs(t - chosen))] == pytest.approx(max(macro.values()))
+    assert chosen < 0.4
+
+
+def test_best_threshold_without_positives_keeps_one_half() -> None:
+    probs, target = torch.rand(6, 2), torch.zeros(6, 2)
+    assert (
+        best_threshold(probs, target, torch.ones(6, 2, dtype=torch.bool), torch.zeros(6), 1) == 0.5
+    )
 
 
 @pytest.mark.parametrize("make", [ErrorF1, ErrorAP])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from fusion.cli import main
 from fusion.config import compose
@@ -55,6 +56,37 @@ def test_a_run_writes_metrics_predictions_checkpoints_and_plots(run):
     split = json.loads((folder / "split.json").read_text())
     assert sorted(r["key"] for r in rows) == sorted(split["test"])
     assert all(0.0 <= float(r["fkg_score"]) <= 100.0 for r in rows)
+    state = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert state["threshold"].item() == pytest.approx(stored["test/threshold"])
+
+
+def _validation_rows(task: AQATask, probs: torch.Tensor, errors: torch.Tensor) -> None:
+    """Queue one validation row per sample of action 0 with these error probabilities."""
+    e = task.max_errors
+    for i, (p, y) in enumerate(zip(probs, errors, strict=True)):
+        task._outputs["val"].append(
+            {
+                "key": f"k{i}", "action": torch.tensor(0), "score": torch.tensor(70.0),
+                "score_mask": torch.tensor(True), "errors": y, "errors_mask": y >= 0,
+                "error_spans": torch.full((e, 2), float("nan")),
+                "action_logits": torch.zeros(task.num_actions), "action_used": torch.tensor(0),
+                "pred_score": torch.tensor(70.0), "fkg_score": torch.tensor(70.0),
+                "error_probs": p, "frame_probs": torch.zeros(4, e), "bin_times": torch.arange(4.0),
+                "bin_width": torch.tensor(1.0),
+            }
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(("fixed", "expected"), [("null", 0.3), (0.5, 0.5)])
+def test_validation_tunes_the_error_threshold_unless_one_is_fixed(tmp_path, fixed, expected):
+    task = AQATask(OmegaConf.to_container(compose(None, [f"task.error_threshold={fixed}"])))
+    errors = (torch.arange(12)[:, None] % 3 == 0).float().expand(12, task.max_errors)
+    probs = (
+        0.1 + 0.2 * errors
+    )  # positives at 0.3, negatives at 0.1: F1 = 1 for t in [0.1, 0.3), closest to 0.5 wins
+    _validation_rows(task, probs, errors)
+    task.on_validation_epoch_end()
+    assert task.error_threshold == pytest.approx(expected)
 
 
 def test_checkpoint_reloads_without_arguments_and_predicts_the_same(run, flex_root):

@@ -38,12 +38,17 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
+    # Six of the twenty actions, so that a cross-subject test still has enough repetitions
+    # of every error: all 20 actions at 2 repetitions left ~2 positives per error for training.
+    # Together they show every kind of error (pose, sEMG-only, physio-only) and both the
+    # Fitness-AQA exercises (A01, A06).
     "small": Preset(
         name="small",
-        skills={"expert": 2, "amateur": 2, "novice": 2},
-        reps=2,
+        skills={"expert": 4, "amateur": 4, "novice": 4},
+        reps=6,
         render=RenderSettings(fps=10, width=64, height=64),
         fitness_aqa_reps=12,
+        actions=("A01", "A03", "A06", "A07", "A13", "A15"),
     ),
     "flex": Preset(
         name="flex",
