@@ -31,11 +31,13 @@ class ConfigError(ValueError):
 
 @dataclass
 class HeadConfig:
-    """The AQA head: hidden width, dropout, and the time bins of the per-frame error logits."""
+    """The AQA head: hidden width, dropout, the time bins of the per-frame error logits, and
+    the per-action deviation path (`fusion.heads.deviation`)."""
 
     hidden: int = 128
     dropout: float = 0.1
     time_bins: int = 16
+    deviation: bool = False
 
 
 @dataclass
@@ -61,8 +63,10 @@ class TaskConfig:
     loss: LossWeights = field(default_factory=LossWeights)
     lr: float = 1e-3
     weight_decay: float = 0.01
+    error_pos_weight: float = 1.0  # BCE weight of a present error against an absent one
     warmup_epochs: int = 1
     error_threshold: float | None = None  # None: tuned on validation, kept in the checkpoint
+    span_threshold: float | None = None  # per-bin probability that makes a span; None: tuned
     fkg: str | None = None  # FKG YAML; None = configs/fkg/flex.yaml
 
 

@@ -38,7 +38,9 @@ def prediction_rows(task: Any) -> list[dict[str, Any]]:
         ]
         report = breakdown(action, observed)
         spans = spans_from_frame_probs(
-            row["frame_probs"][:, : len(names)], row["bin_times"] - row["bin_width"] / 2, threshold
+            row["frame_probs"][:, : len(names)],
+            row["bin_times"] - row["bin_width"] / 2,
+            task.span_threshold,
         )
         true_action = int(row["action"])
         truth = []

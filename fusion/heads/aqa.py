@@ -15,6 +15,7 @@ from torch import nn
 
 from fusion.encoders.base import Tokens, masked_mean
 from fusion.fkg.scoring import expected_score
+from fusion.heads.deviation import ActionStandardizer
 
 # The direct score is linear around the FLEX mean in units of its spread (about 68 +- 20
 # points), clamped to 0-100 only for reporting: a sigmoid over 0-100 saturated at 100 on
@@ -46,6 +47,7 @@ class AQAHead(nn.Module):
         hidden: int = 128,
         dropout: float = 0.1,
         time_bins: int = 16,
+        deviation: bool = False,
     ) -> None:
         super().__init__()
         self.register_buffer("weights", weight_table.float(), persistent=False)
@@ -57,6 +59,17 @@ class AQAHead(nn.Module):
         self.errors = _mlp(dim, hidden, num_names, dropout)
         self.score = _mlp(dim, hidden, 1, dropout)
         self.frames = _mlp(2 * dim, hidden, num_names, dropout)
+        self.deviation = (
+            nn.ModuleDict(
+                {
+                    "norm": ActionStandardizer(self.num_actions, time_bins * dim),
+                    "errors": nn.Linear(time_bins * dim, num_names),
+                    "score": nn.Linear(time_bins * dim, 1),
+                }
+            )
+            if deviation
+            else None
+        )
 
     def forward(
         self, pooled: torch.Tensor, tokens: Tokens, action: torch.Tensor | None = None
@@ -70,13 +83,18 @@ class AQAHead(nn.Module):
         pooled = pooled + self.action_embedding(rows)
         error_logits = self._rows(self.errors(pooled), rows)
         bins, centres, width = self._bins(tokens)
+        score = self.score(pooled)[:, 0]
+        if self.deviation is not None:
+            z = self.deviation["norm"](bins.flatten(1), rows)
+            error_logits = error_logits + self._rows(self.deviation["errors"](z), rows)
+            score = score + self.deviation["score"](z)[:, 0]
         context = pooled.unsqueeze(1).expand(-1, bins.shape[1], -1)
         frame_logits = self.frames(torch.cat([bins, context], dim=-1))
         frame_logits = torch.stack(
             [self._rows(frame_logits[:, k], rows) for k in range(frame_logits.shape[1])], dim=1
         )
         weights = self.weights[rows]
-        score = SCORE_CENTRE + SCORE_SPREAD * self.score(pooled)[:, 0]
+        score = SCORE_CENTRE + SCORE_SPREAD * score
         return {
             "action_logits": action_logits,
             "action_used": rows,

@@ -7,6 +7,8 @@ on its own; without it (`num_groups=1`) a slot pools every action's j-th error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torchmetrics import Metric
 from torchmetrics.functional.classification import binary_average_precision, binary_f1_score
@@ -178,12 +180,22 @@ def best_threshold(
     Error probabilities of rare errors stay well below 0.5 on a few hundred samples, so 0.5
     misses most positives; ties go to the threshold closest to 0.5.
     """
-    grid = torch.linspace(0.05, 0.95, 19) if grid is None else grid
-    best, best_f1 = 0.5, -1.0
-    for threshold in sorted(grid.tolist(), key=lambda t: abs(t - 0.5)):
+
+    def macro_f1(threshold: float) -> float:
         metric = ErrorF1(probs.shape[1], threshold=threshold, num_groups=num_groups)
         metric.update(probs, target, mask, group)
-        f1 = float(metric.compute()["macro"])
-        if f1 > best_f1:
-            best, best_f1 = threshold, f1
+        return float(metric.compute()["macro"])
+
+    return best_on_grid(macro_f1, grid)
+
+
+def best_on_grid(quality: Callable[[float], float], grid: torch.Tensor | None = None) -> float:
+    """The threshold of `grid` (default 0.05, 0.10, ..., 0.95) where `quality` is highest;
+    ties go to the threshold closest to 0.5."""
+    grid = torch.linspace(0.05, 0.95, 19) if grid is None else grid
+    best, best_value = 0.5, -float("inf")
+    for threshold in sorted(grid.tolist(), key=lambda t: abs(t - 0.5)):
+        value = quality(threshold)
+        if value > best_value:
+            best, best_value = threshold, value
     return best

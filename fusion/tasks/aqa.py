@@ -19,7 +19,13 @@ from fusion.constants import IGNORE_INDEX
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import FKGError, load_fkg
 from fusion.heads.aqa import SCORE_SPREAD
-from fusion.metrics.errors import ActionAccuracy, ErrorAP, ErrorF1, best_threshold
+from fusion.metrics.errors import (
+    ActionAccuracy,
+    ErrorAP,
+    ErrorF1,
+    best_on_grid,
+    best_threshold,
+)
 from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
@@ -90,6 +96,10 @@ class AQATask(pl.LightningModule):
         # a buffer so the best checkpoint keeps the threshold tuned with its weights.
         fixed = config["task"]["error_threshold"]
         self.register_buffer("threshold", torch.tensor(0.5 if fixed is None else float(fixed)))
+        # Spans come from the per-bin probabilities, which sit lower than the whole-clip ones:
+        # their threshold is tuned on validation temporal mAP, on its own.
+        fixed = config["task"].get("span_threshold")
+        self.register_buffer("span_cut", torch.tensor(0.5 if fixed is None else float(fixed)))
         self._outputs: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def _metrics(self) -> torch.nn.ModuleDict:
@@ -109,8 +119,13 @@ class AQATask(pl.LightningModule):
 
     @property
     def error_threshold(self) -> float:
-        """Probability above which an error (or an error's time bin) counts as present."""
+        """Probability above which an error counts as present in a repetition."""
         return float(self.threshold)
+
+    @property
+    def span_threshold(self) -> float:
+        """Per-bin probability above which a time bin belongs to an error's predicted span."""
+        return float(self.span_cut)
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Predictions with the predicted action choosing the FKG rows (inference)."""
@@ -136,7 +151,13 @@ class AQATask(pl.LightningModule):
             else zero
         )
         labelled = batch["errors_mask"] & out["error_valid"]
-        terms["errors"] = _masked_bce(out["error_logits"], batch["errors"], labelled, zero)
+        terms["errors"] = _masked_bce(
+            out["error_logits"],
+            batch["errors"],
+            labelled,
+            zero,
+            pos_weight=self.config["task"].get("error_pos_weight", 1.0),
+        )
         targets, known = frame_targets(
             batch["error_spans"], batch["errors"], labelled, out["bin_times"]
         )
@@ -243,9 +264,12 @@ class AQATask(pl.LightningModule):
         metrics["error_f1"].threshold = self.error_threshold
         for name in ("error_f1", "error_ap"):
             metrics[name].update(stack["error_probs"], stack["errors"], stack["errors_mask"], group)
-        preds, truth = self._segments(rows)
+        if part == "val" and self.config["task"].get("span_threshold") is None:
+            self.span_cut.fill_(self._best_span_threshold(rows))
+        preds, truth = self._segments(rows, self.span_threshold)
         metrics["temporal_ap"].update(preds, truth)
         self.log(f"{part}/threshold", self.threshold)
+        self.log(f"{part}/span_threshold", self.span_cut)
         for name, metric in metrics.items():
             value = metric.compute()
             if isinstance(value, dict):
@@ -253,9 +277,18 @@ class AQATask(pl.LightningModule):
             self.log(f"{part}/{name}", value, prog_bar=name in {"rho", "error_f1"})
             metric.reset()
 
-    def _segments(self, rows: list[dict[str, Any]]) -> tuple[list, list]:
+    def _best_span_threshold(self, rows: list[dict[str, Any]]) -> float:
+        """The span threshold with the best temporal mAP on these rows."""
+
+        def temporal_map(threshold: float) -> float:
+            metric = TemporalAP(self.num_actions * self.max_errors)
+            metric.update(*self._segments(rows, threshold))
+            return float(metric.compute()["mAP"])
+
+        return best_on_grid(temporal_map)
+
+    def _segments(self, rows: list[dict[str, Any]], threshold: float) -> tuple[list, list]:
         """Predicted and true error segments per sample; class = action * E + slot."""
-        threshold = self.error_threshold
         preds, truth = [], []
         for row in rows:
             base = int(row["action_used"]) * self.max_errors
@@ -300,11 +333,16 @@ def warmup_cosine(epoch: int, warmup: int, epochs: int) -> float:
 
 
 def _masked_bce(
-    logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, zero: torch.Tensor
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    zero: torch.Tensor,
+    pos_weight: float = 1.0,
 ) -> torch.Tensor:
     if not mask.any():
         return zero
-    return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
+    weight = torch.tensor(pos_weight, dtype=logits.dtype, device=logits.device)
+    return F.binary_cross_entropy_with_logits(logits[mask], target[mask], pos_weight=weight)
 
 
 def _masked_mse(

@@ -36,8 +36,10 @@ def test_batches_hold_every_modality_with_masks_and_targets(flex_root, tmp_path)
     dm.prepare_data()
     dm.setup()
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
-    assert batch["video"].shape == (4, 5, 8, 3, 64, 64) and batch["video"].dtype == torch.float32
-    assert batch["video_mask"].all() and batch["video_times"].shape == (4, 8)
+    frames = dm.config.clip.frames
+    assert batch["video"].shape == (4, 5, frames, 3, 64, 64)
+    assert batch["video"].dtype == torch.float32
+    assert batch["video_mask"].all() and batch["video_times"].shape == (4, frames)
     assert batch["pose"].shape[2:] == (21, 3) and batch["pose_mask"].any(1).all()
     assert batch["emg"].shape[2] == 16 and batch["emg"].dtype == torch.float32
     rows = batch["emg_mask"].sum(1)

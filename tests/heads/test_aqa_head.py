@@ -97,3 +97,28 @@ def test_direct_score_is_clamped_for_reports_but_keeps_its_gradient(head):
     assert out["score_unclamped"].min() > 100.0
     (out["score_unclamped"] - 100.0).square().sum().backward()
     assert pooled.grad.abs().sum() > 0 and head.score[-1].bias.grad.item() > 0
+
+
+def test_deviation_path_reads_tokens_against_their_actions_statistics(fkg):
+    """Training updates only the rows of the actions seen; at inference the same tokens give
+    different deviation logits under two actions whose statistics differ."""
+    table, _ = fkg.weight_table()
+    names, slots = error_name_table(fkg, table.shape[1])
+    torch.manual_seed(0)
+    head = AQAHead(16, torch.from_numpy(table), slots, len(names), time_bins=4, deviation=True)
+    norm = head.deviation["norm"]
+    head.train()
+    for _ in range(5):
+        t = tokens(4)
+        t.values[2:] += 3.0  # action 1 runs 3 units higher than action 0
+        head(torch.randn(4, 16), t, torch.tensor([0, 0, 1, 1]))
+    assert norm.seen.tolist()[:3] == [True, True, False]
+    assert (norm.mean[1] - norm.mean[0]).mean() == pytest.approx(3.0, abs=0.5)
+    head.eval()
+    t = tokens(1)
+    z0 = norm(head._bins(t)[0].flatten(1), torch.tensor([0]))
+    z1 = norm(head._bins(t)[0].flatten(1), torch.tensor([1]))
+    assert (z0 - z1).mean() > 1.0
+    out = head(torch.randn(2, 16), tokens(2), torch.tensor([0, 1]))
+    out["error_logits"].sum().backward()
+    assert head.deviation["errors"].weight.grad.abs().sum() > 0

@@ -89,6 +89,22 @@ def test_validation_tunes_the_error_threshold_unless_one_is_fixed(tmp_path, fixe
     assert task.error_threshold == pytest.approx(expected)
 
 
+def test_validation_tunes_the_span_threshold_on_temporal_map(tmp_path):
+    """Bins inside the true span at 0.35, outside at 0.15: only cuts in [0.15, 0.35) find it."""
+    task = AQATask(OmegaConf.to_container(compose(None, [])))
+    e = task.max_errors
+    errors = torch.zeros(4, e)
+    errors[:, 0] = 1.0
+    _validation_rows(task, torch.full((4, e), 0.9) * errors, errors)
+    for row in task._outputs["val"]:
+        row["error_spans"][0] = torch.tensor([1.0, 3.0])
+        row["frame_probs"] = torch.full((4, e), 0.15)
+        row["frame_probs"][1:3, 0] = 0.35
+    task.on_validation_epoch_end()
+    assert task.span_threshold == pytest.approx(0.3)
+    assert task.error_threshold == pytest.approx(0.5)
+
+
 def test_checkpoint_reloads_without_arguments_and_predicts_the_same(run, flex_root):
     folder, _ = run
     task = AQATask.load_from_checkpoint(str(folder / "checkpoints" / "last.ckpt"))

@@ -38,7 +38,7 @@ from fusion.data.synth.writers import (
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 
-GENERATOR_VERSION = "2"  # bump when a preset's bytes change (2: small = 6 actions x 12 subjects)
+GENERATOR_VERSION = "3"  # bump when a preset's bytes change (3: 10 reps, magnitudes from 0.35)
 FORMATS = ("flex", "fitness-aqa")
 MAX_SEED = 2**32 - 1
 

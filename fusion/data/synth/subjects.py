@@ -18,10 +18,14 @@ class SkillProfile:
     tempo: tuple[float, float]  # multiplier on phase durations
 
 
+# Magnitudes start at 0.35: a FLEX annotator labels an error they can see, and below about a
+# third of its full scale several deviations (a 0.1 rad lumbar flexion, a range 15 % short)
+# sit inside the repetition-to-repetition style spread (trunk +-0.05 rad, range 0.9-1.0), so
+# such a label is noise rather than a subtle error. Expert errors stay the subtlest.
 SKILLS: dict[str, SkillProfile] = {
-    "expert": SkillProfile(0.12, (0.2, 0.55), (1.0, 1.25)),
-    "amateur": SkillProfile(0.3, (0.3, 0.8), (0.9, 1.15)),
-    "novice": SkillProfile(0.42, (0.4, 1.0), (0.75, 1.1)),
+    "expert": SkillProfile(0.12, (0.35, 0.65), (1.0, 1.25)),
+    "amateur": SkillProfile(0.3, (0.45, 0.85), (0.9, 1.15)),
+    "novice": SkillProfile(0.42, (0.55, 1.0), (0.75, 1.1)),
 }
 
 
