@@ -64,6 +64,8 @@ class TaskConfig:
     lr: float = 1e-3
     weight_decay: float = 0.01
     error_pos_weight: float = 1.0  # BCE weight of a present error against an absent one
+    score_loss: str = "mse"  # mse | huber, on both scores in units of the score spread
+    huber_delta: float = 1.0  # score spreads (20 points) where the Huber loss turns linear
     warmup_epochs: int = 1
     error_threshold: float | None = None  # None: tuned on validation, kept in the checkpoint
     span_threshold: float | None = None  # per-bin probability that makes a span; None: tuned

@@ -31,6 +31,7 @@ from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
 
 PARTS = ("val", "test")
+SCORE_LOSSES = ("mse", "huber")
 
 
 def error_name_table(fkg: FitnessKnowledgeGraph, max_errors: int) -> tuple[list[str], torch.Tensor]:
@@ -75,6 +76,13 @@ class AQATask(pl.LightningModule):
                     "pass the FKG it was trained with (task.fkg)"
                 ],
             )
+        score_loss = config["task"].get("score_loss", "mse")
+        if score_loss not in SCORE_LOSSES:
+            raise ValueError(
+                f"task.score_loss: unknown {score_loss!r}; known: {', '.join(SCORE_LOSSES)}"
+            )
+        if not float(config["task"].get("huber_delta", 1.0)) > 0:
+            raise ValueError(f"task.huber_delta: must be > 0, got {config['task']['huber_delta']}")
         self.save_hyperparameters({"config": config})
         self.config = config
         table, self.error_ids = self.fkg.weight_table()
@@ -167,10 +175,17 @@ class AQATask(pl.LightningModule):
         # In units of the score spread: an MSE on score / 100 is ~100x smaller than the
         # cross-entropies and barely trains.
         direct = out["score_unclamped"] / SCORE_SPREAD
-        terms["score"] = _masked_mse(direct, target, scored, zero)
-        terms["fkg_score"] = _masked_mse(out["fkg_score"] / SCORE_SPREAD, target, scored, zero)
+        delta = self._huber_delta()
+        terms["score"] = _masked_regression(direct, target, scored, zero, delta)
+        fkg = out["fkg_score"] / SCORE_SPREAD
+        terms["fkg_score"] = _masked_regression(fkg, target, scored, zero, delta)
         terms["total"] = sum(weights[name] * terms[name] for name in weights)
         return terms
+
+    def _huber_delta(self) -> float | None:
+        """None for the MSE; the Huber loss's delta (in score spreads) for `score_loss: huber`."""
+        task = self.config["task"]
+        return float(task.get("huber_delta", 1.0)) if task.get("score_loss") == "huber" else None
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         out = self.model(batch, self._teacher_action(batch))
@@ -345,9 +360,16 @@ def _masked_bce(
     return F.binary_cross_entropy_with_logits(logits[mask], target[mask], pos_weight=weight)
 
 
-def _masked_mse(
-    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, zero: torch.Tensor
+def _masked_regression(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    zero: torch.Tensor,
+    huber_delta: float | None = None,
 ) -> torch.Tensor:
+    """MSE over the labelled entries, or the Huber loss (quadratic within `huber_delta`)."""
     if not mask.any():
         return zero
-    return F.mse_loss(pred[mask], target[mask])
+    if huber_delta is None:
+        return F.mse_loss(pred[mask], target[mask])
+    return F.huber_loss(pred[mask], target[mask], delta=huber_delta)
