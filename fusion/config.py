@@ -38,6 +38,7 @@ class HeadConfig:
     dropout: float = 0.1
     time_bins: int = 16
     deviation: bool = False
+    deviation_source: str = "fused"  # fused | encoders: what the deviation path reads
 
 
 @dataclass

@@ -10,12 +10,14 @@ trains; the direct regressor's score is reported beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
 from fusion.encoders.base import Tokens, masked_mean
 from fusion.fkg.scoring import expected_score
-from fusion.heads.deviation import ActionStandardizer
+from fusion.heads.deviation import DEVIATION_SOURCES, ActionStandardizer, modality_timelines
 
 # The direct score is linear around the FLEX mean in units of its spread (about 68 +- 20
 # points), clamped to 0-100 only for reporting: a sigmoid over 0-100 saturated at 100 on
@@ -35,7 +37,9 @@ class AQAHead(nn.Module):
 
     `weight_table` (A, E) holds the FKG's error weights per action; `slot_names` (A, E) the
     index of each slot's error name in a vocabulary of `num_names` (any index where the weight
-    is 0).
+    is 0). The deviation path (`deviation=True`) reads either the head's time bins of the
+    fused tokens (`deviation_source="fused"`) or every modality's own encoder tokens resampled
+    over the repetition (`"encoders"`, widths `encoder_dims`), before fusion mixes them.
     """
 
     def __init__(
@@ -48,8 +52,19 @@ class AQAHead(nn.Module):
         dropout: float = 0.1,
         time_bins: int = 16,
         deviation: bool = False,
+        deviation_source: str = "fused",
+        encoder_dims: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
+        if deviation_source not in DEVIATION_SOURCES:
+            raise ValueError(
+                f"model.head.deviation_source: unknown {deviation_source!r}; known: "
+                f"{', '.join(DEVIATION_SOURCES)}"
+            )
+        self.deviation_source = deviation_source if deviation else None
+        self.encoder_dims = dict(sorted((encoder_dims or {}).items()))
+        if self.deviation_source == "encoders" and not self.encoder_dims:
+            raise ValueError("model.head.deviation_source=encoders needs the encoders' widths")
         self.register_buffer("weights", weight_table.float(), persistent=False)
         self.register_buffer("slot_names", slot_names.long(), persistent=False)
         self.num_actions, self.max_errors = weight_table.shape
@@ -59,12 +74,15 @@ class AQAHead(nn.Module):
         self.errors = _mlp(dim, hidden, num_names, dropout)
         self.score = _mlp(dim, hidden, 1, dropout)
         self.frames = _mlp(2 * dim, hidden, num_names, dropout)
+        width = time_bins * (
+            sum(self.encoder_dims.values()) if self.deviation_source == "encoders" else dim
+        )
         self.deviation = (
             nn.ModuleDict(
                 {
-                    "norm": ActionStandardizer(self.num_actions, time_bins * dim),
-                    "errors": nn.Linear(time_bins * dim, num_names),
-                    "score": nn.Linear(time_bins * dim, 1),
+                    "norm": ActionStandardizer(self.num_actions, width),
+                    "errors": nn.Linear(width, num_names),
+                    "score": nn.Linear(width, 1),
                 }
             )
             if deviation
@@ -72,9 +90,18 @@ class AQAHead(nn.Module):
         )
 
     def forward(
-        self, pooled: torch.Tensor, tokens: Tokens, action: torch.Tensor | None = None
+        self,
+        pooled: torch.Tensor,
+        tokens: Tokens,
+        action: torch.Tensor | None = None,
+        encoded: Mapping[str, Tokens] | None = None,
+        present: Mapping[str, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Outputs for a batch; `action` (B,) picks the error rows (default: the predicted one)."""
+        """Outputs for a batch; `action` (B,) picks the error rows (default: the predicted one).
+
+        `encoded` (each modality's encoder tokens) and `present` (which samples kept each
+        modality through fusion) feed the deviation path when it reads the encoders.
+        """
         action_logits = self.action(pooled)
         if action is None:
             action = action_logits.argmax(-1)
@@ -85,7 +112,8 @@ class AQAHead(nn.Module):
         bins, centres, width = self._bins(tokens)
         score = self.score(pooled)[:, 0]
         if self.deviation is not None:
-            z = self.deviation["norm"](bins.flatten(1), rows)
+            features, known = self._deviation_input(bins, encoded, present)
+            z = self.deviation["norm"](features, rows, known)
             error_logits = error_logits + self._rows(self.deviation["errors"](z), rows)
             score = score + self.deviation["score"](z)[:, 0]
         context = pooled.unsqueeze(1).expand(-1, bins.shape[1], -1)
@@ -107,6 +135,19 @@ class AQAHead(nn.Module):
             "score_unclamped": score,
             "fkg_score": expected_score(torch.sigmoid(error_logits), weights),
         }
+
+    def _deviation_input(
+        self,
+        bins: torch.Tensor,
+        encoded: Mapping[str, Tokens] | None,
+        present: Mapping[str, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The deviation path's (B, F) features and their presence mask (None: all present)."""
+        if self.deviation_source == "fused":
+            return bins.flatten(1), None
+        if not encoded:
+            raise ValueError("the deviation path reads the encoders: pass their tokens")
+        return modality_timelines(encoded, present or {}, self.encoder_dims, self.time_bins)
 
     def _rows(self, logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """(B, names) -> the (B, E) logits of each sample's action slots."""

@@ -48,7 +48,7 @@ class AQAModel(nn.Module):
         dims = {m: e.out_dim for m, e in built.items()}
         name, options = _spec(fuser, "model.fuser")
         self.fuser = build_fuser(name, dims=dims, dim=dim, **options)
-        self.head = AQAHead(dim, weight_table, slot_names, num_names, **head)
+        self.head = AQAHead(dim, weight_table, slot_names, num_names, encoder_dims=dims, **head)
 
     def encode(self, batch: Mapping[str, torch.Tensor]) -> dict[str, Tokens]:
         """Tokens of every configured modality the batch has."""
@@ -61,5 +61,6 @@ class AQAModel(nn.Module):
     def forward(
         self, batch: Mapping[str, torch.Tensor], action: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
-        fused = self.fuser(self.encode(batch))
-        return self.head(fused.pooled, fused.tokens, action)
+        encoded = self.encode(batch)
+        fused = self.fuser(encoded)
+        return self.head(fused.pooled, fused.tokens, action, encoded, fused.present)

@@ -122,3 +122,40 @@ def test_deviation_path_reads_tokens_against_their_actions_statistics(fkg):
     out = head(torch.randn(2, 16), tokens(2), torch.tensor([0, 1]))
     out["error_logits"].sum().backward()
     assert head.deviation["errors"].weight.grad.abs().sum() > 0
+
+
+def _encoder_head(fkg, **options) -> AQAHead:
+    table, _ = fkg.weight_table()
+    names, slots = error_name_table(fkg, table.shape[1])
+    torch.manual_seed(0)
+    return AQAHead(
+        16, torch.from_numpy(table), slots, len(names), time_bins=4, deviation=True,
+        deviation_source="encoders", encoder_dims={"pose": 6, "emg": 5}, **options,
+    )  # fmt: skip
+
+
+def test_deviation_path_on_encoder_tokens_ignores_absent_modalities(fkg):
+    head = _encoder_head(fkg)
+    assert head.deviation["errors"].in_features == 4 * (6 + 5)
+    head.train()
+    encoded = {"pose": tokens(4, dim=6), "emg": tokens(4, dim=5)}
+    head(torch.randn(4, 16), tokens(4), torch.tensor([0, 0, 1, 1]), encoded)
+    head.eval()
+    pooled, fused, action = torch.randn(2, 16), tokens(2), torch.tensor([0, 1])
+    pose = tokens(2, dim=6)
+    dropped = {"pose": torch.tensor([True, True]), "emg": torch.tensor([False, False])}
+    kept = head(pooled, fused, action, {"pose": pose, "emg": tokens(2, dim=5)}, dropped)
+    alone = head(pooled, fused, action, {"pose": pose})
+    torch.testing.assert_close(kept["error_logits"], alone["error_logits"])
+    torch.testing.assert_close(kept["score"], alone["score"])
+    leaf = {"pose": Tokens(pose.values.clone().requires_grad_(True), pose.mask, pose.times)}
+    head(pooled, fused, action, leaf)["error_logits"].sum().backward()
+    assert leaf["pose"].values.grad.abs().sum() > 0  # the deviation path trains the encoder
+
+
+def test_bad_deviation_source_is_refused(fkg):
+    with pytest.raises(ValueError, match="deviation_source: unknown 'raw'"):
+        AQAHead(16, torch.zeros(2, 3), torch.zeros(2, 3), 3, deviation=True, deviation_source="raw")
+    with pytest.raises(ValueError, match="needs the encoders' widths"):
+        AQAHead(16, torch.zeros(2, 3), torch.zeros(2, 3), 3, deviation=True,
+                deviation_source="encoders")  # fmt: skip
