@@ -88,6 +88,13 @@ class AQAHead(nn.Module):
             if deviation
             else None
         )
+        if self.deviation is not None:
+            # Silent at the start: while an action's statistics come from a few near-constant
+            # random-init features, standardising amplifies their gradient ~100x, and a random
+            # map then swamps the encoders (video alone stayed at chance; BENCHMARKS.md).
+            for name in ("errors", "score"):
+                nn.init.zeros_(self.deviation[name].weight)
+                nn.init.zeros_(self.deviation[name].bias)
 
     def forward(
         self,

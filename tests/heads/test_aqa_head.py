@@ -143,14 +143,23 @@ def test_deviation_path_on_encoder_tokens_ignores_absent_modalities(fkg):
     head.eval()
     pooled, fused, action = torch.randn(2, 16), tokens(2), torch.tensor([0, 1])
     pose = tokens(2, dim=6)
+    leaf = {"pose": Tokens(pose.values.clone().requires_grad_(True), pose.mask, pose.times)}
+    head(pooled, fused, action, leaf)["error_logits"].sum().backward()
+    assert leaf["pose"].values.grad.abs().sum() == 0  # silent at the start ...
+    assert head.deviation["errors"].weight.grad.abs().sum() > 0  # ... but it learns
+    with torch.no_grad():
+        for name in ("errors", "score"):
+            head.deviation[name].weight.normal_(0.0, 0.01)
     dropped = {"pose": torch.tensor([True, True]), "emg": torch.tensor([False, False])}
     kept = head(pooled, fused, action, {"pose": pose, "emg": tokens(2, dim=5)}, dropped)
     alone = head(pooled, fused, action, {"pose": pose})
+    other = head(pooled, fused, action, {"pose": tokens(2, dim=6)})
     torch.testing.assert_close(kept["error_logits"], alone["error_logits"])
     torch.testing.assert_close(kept["score"], alone["score"])
-    leaf = {"pose": Tokens(pose.values.clone().requires_grad_(True), pose.mask, pose.times)}
+    assert not torch.allclose(other["error_logits"], alone["error_logits"])  # it reads pose
+    leaf["pose"].values.grad = None
     head(pooled, fused, action, leaf)["error_logits"].sum().backward()
-    assert leaf["pose"].values.grad.abs().sum() > 0  # the deviation path trains the encoder
+    assert leaf["pose"].values.grad.abs().sum() > 0  # and trains the encoder
 
 
 def test_bad_deviation_source_is_refused(fkg):
