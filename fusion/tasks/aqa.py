@@ -81,8 +81,11 @@ class AQATask(pl.LightningModule):
             raise ValueError(
                 f"task.score_loss: unknown {score_loss!r}; known: {', '.join(SCORE_LOSSES)}"
             )
-        if not float(config["task"].get("huber_delta", 1.0)) > 0:
-            raise ValueError(f"task.huber_delta: must be > 0, got {config['task']['huber_delta']}")
+        delta = float(config["task"].get("huber_delta", 1.0))
+        if not delta > 0:
+            raise ValueError(f"task.huber_delta: must be > 0, got {delta}")
+        # None: the MSE; otherwise the Huber loss's delta, in score spreads.
+        self.huber_delta = delta if score_loss == "huber" else None
         self.save_hyperparameters({"config": config})
         self.config = config
         table, self.error_ids = self.fkg.weight_table()
@@ -175,17 +178,11 @@ class AQATask(pl.LightningModule):
         # In units of the score spread: an MSE on score / 100 is ~100x smaller than the
         # cross-entropies and barely trains.
         direct = out["score_unclamped"] / SCORE_SPREAD
-        delta = self._huber_delta()
-        terms["score"] = _masked_regression(direct, target, scored, zero, delta)
+        terms["score"] = _masked_regression(direct, target, scored, zero, self.huber_delta)
         fkg = out["fkg_score"] / SCORE_SPREAD
-        terms["fkg_score"] = _masked_regression(fkg, target, scored, zero, delta)
+        terms["fkg_score"] = _masked_regression(fkg, target, scored, zero, self.huber_delta)
         terms["total"] = sum(weights[name] * terms[name] for name in weights)
         return terms
-
-    def _huber_delta(self) -> float | None:
-        """None for the MSE; the Huber loss's delta (in score spreads) for `score_loss: huber`."""
-        task = self.config["task"]
-        return float(task.get("huber_delta", 1.0)) if task.get("score_loss") == "huber" else None
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         out = self.model(batch, self._teacher_action(batch))
