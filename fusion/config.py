@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fusion.constants import MODALITIES
-from fusion.data.config import DataConfig
+from fusion.data.config import DataConfig, EnvelopeConfig
 
 CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
 GROUPS: tuple[str, ...] = ("data", "model", "task", "trainer")
@@ -100,6 +100,63 @@ class RunConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
+@dataclass
+class EMGModelConfig:
+    """A Video->EMG model: `learned` (encoders + EMG head) or a non-learned baseline,
+    `action_mean` (the training clips' mean envelope of the action) or `nearest` (the envelope
+    of the closest training clip by `features`). `channels` and `pairs` come from the data."""
+
+    kind: str = "learned"  # learned | action_mean | nearest
+    modalities: list[str] = field(default_factory=lambda: ["video"])
+    encoders: dict[str, Any] = field(default_factory=dict)  # modality -> {name, **kwargs}
+    dim: int = 64
+    decoder_layers: int = 3
+    features: str = "pose"  # nearest: pose | video
+    grid: int = 32  # baselines: points of the time-normalised curves they compare and average
+    channels: int = 16
+    pairs: int = 8
+
+
+@dataclass
+class EMGTaskConfig:
+    """Video->EMG losses and optimiser, and how the target envelope is made."""
+
+    loss: str = "mse"  # mse | l1, on the normalised envelope's real rows
+    contribution_weight: float = 1.0  # MSE of the left/right shares, beside the envelope loss
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_epochs: int = 1
+    envelope: EnvelopeConfig = field(default_factory=EnvelopeConfig)
+
+
+@dataclass
+class Video2EMGRunConfig:
+    name: str = "video2emg"
+    seed: int = 0
+    out: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: EMGModelConfig = field(default_factory=EMGModelConfig)
+    task: EMGTaskConfig = field(default_factory=EMGTaskConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def merge_config(schema: type, *parts: Any) -> DictConfig:
+    """`schema`'s defaults merged with each mapping in turn; bad keys are a ConfigError."""
+    try:
+        merged = OmegaConf.structured(schema)
+        for part in parts:
+            merged = OmegaConf.merge(merged, part)
+    except OmegaConfBaseException as error:
+        raise _config_error(error) from None
+    return merged
+
+
+def _config_error(error: OmegaConfBaseException) -> ConfigError:
+    key = getattr(error, "full_key", None)
+    problem = str(error).splitlines()[0]
+    return ConfigError(f"config: {key}: {problem}" if key else f"config: {problem}")
+
+
 def _load(path: Path) -> DictConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
@@ -112,7 +169,7 @@ def _load(path: Path) -> DictConfig:
     return loaded
 
 
-def _load_group(group: str, value: str, seen: tuple[Path, ...] = ()) -> DictConfig:
+def load_group(group: str, value: str, seen: tuple[Path, ...] = ()) -> DictConfig:
     """A group file; `extends: <name>` in it loads that file of the group first, then merges."""
     path = _group_file(group, value)
     if path in seen:
@@ -124,7 +181,7 @@ def _load_group(group: str, value: str, seen: tuple[Path, ...] = ()) -> DictConf
         return loaded
     if not isinstance(parent, str):
         raise ConfigError(f"{path}: extends: expected the name of a {group} config, got {parent!r}")
-    return OmegaConf.merge(_load_group(group, parent, (*seen, path)), loaded)
+    return OmegaConf.merge(load_group(group, parent, (*seen, path)), loaded)
 
 
 def _group_file(group: str, value: str) -> Path:
@@ -153,7 +210,7 @@ def compose(
         for group in GROUPS:
             choice = choices.get(group)
             if isinstance(choice, str):
-                merged = OmegaConf.merge(merged, {group: _load_group(group, choice)})
+                merged = OmegaConf.merge(merged, {group: load_group(group, choice)})
                 top[group] = {}
             elif group in top and top[group] is None:
                 top[group] = {}
@@ -166,9 +223,7 @@ def compose(
                 OmegaConf.update(merged, key.rsplit(".", 1)[0], {"name": value}, merge=False)
         merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(rest))
     except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None)
-        problem = str(error).splitlines()[0]
-        raise ConfigError(f"config: {key}: {problem}" if key else f"config: {problem}") from None
+        raise _config_error(error) from None
     return merged
 
 

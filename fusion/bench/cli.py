@@ -10,7 +10,7 @@ from fusion.data.sample import DataError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `bench` command and its `data` subcommand."""
+    """Add the `bench` command and its `data` and `video2emg` subcommands."""
     bench = subparsers.add_parser("bench", help="measure throughput (see BENCHMARKS.md)")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCH")
     data = benches.add_parser(
@@ -28,6 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=Path("runs/bench/data.json"), help="JSON result file"
     )
     data.set_defaults(func=run_data)
+    v2e = benches.add_parser(
+        "video2emg",
+        help="train and score every Video->EMG model x protocol x seed of a benchmark file",
+        description="Run a Video->EMG benchmark file (experiments/video2emg.yaml): learned "
+        "models and baselines on each split protocol and seed, scored on the normalised "
+        "envelope; writes results.csv, results.md, plots and per-run predictions.",
+    )
+    v2e.add_argument("spec", type=Path, help="benchmark YAML (benchmark: video2emg)")
+    v2e.add_argument(
+        "--out", type=Path, default=None, help="folder (default: runs/bench/<name>-<time>)"
+    )
+    v2e.add_argument("--quiet", action="store_true", help="no progress bars")
+    v2e.set_defaults(func=run_video2emg)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
 
@@ -43,4 +56,22 @@ def run_data(args: argparse.Namespace) -> int:
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
     print(f"wrote {write_report(result, args.out)}")
+    return 0
+
+
+def run_video2emg(args: argparse.Namespace) -> int:
+    import time
+
+    from fusion.bench.video2emg import load_spec, run_benchmark
+    from fusion.config import ConfigError
+
+    try:
+        spec = load_spec(args.spec)
+        out = args.out or Path("runs/bench") / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run_benchmark(spec, out, progress=not args.quiet)
+    except (ConfigError, DataError, ValueError, KeyError) as exc:
+        print(f"fusion bench video2emg: {exc}", file=sys.stderr)
+        return 2
+    print((out / "results.md").read_text())
+    print(f"wrote {out / 'results.csv'}, {out / 'results.md'} and plots in {out}")
     return 0

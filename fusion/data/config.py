@@ -17,7 +17,7 @@ class ReaderConfig:
     """How to read a dataset folder; rates are used only where the files do not give them."""
 
     root: str = "data/synth-small"
-    format: str = "auto"  # auto | flex | fitness-aqa
+    format: str = "auto"  # auto | flex | fitness-aqa | mia
     modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
     views: list[int] | None = None  # 1-based view ids; None = every view found
     video_fps: float = 30.0
@@ -74,6 +74,17 @@ class LoaderConfig:
     num_workers: int = 2
     pin_memory: bool = False
     persistent_workers: bool = True
+
+
+@dataclass
+class EnvelopeConfig:
+    """The Video->EMG target: output rate (null = the video frame rate), RMS window, what the
+    EMG files hold (signal | envelope) and the per-subject scale (percentile; null = none)."""
+
+    rate_hz: float | None = None
+    window_s: float = 0.05
+    kind: str = "signal"
+    percentile: float | None = 99.0
 
 
 @dataclass

@@ -175,12 +175,16 @@ class FusionDataModule(pl.LightningDataModule):
             skip_bad=self.config.reader.on_bad_sample == "skip",
         )
 
-    def dataset(self, part: str) -> ClipDataset:
-        """The dataset of one part: train follows the balancing plan, val/test every clip."""
+    def dataset(self, part: str, evaluation: bool = False) -> ClipDataset:
+        """The dataset of one part: train follows the balancing plan, val/test every clip.
+
+        With `evaluation`, any part (train included) gives every sample once per test clip,
+        without jitter or augmentation: what a non-learned baseline fits on.
+        """
         if self.split is None:
             self.setup()
         keys = getattr(self.split, part)
-        if part == "train":
+        if part == "train" and not evaluation:
             strategy = self.config.balance
             trainer = getattr(self, "trainer", None)
             epoch = trainer.current_epoch if trainer is not None else 0

@@ -20,9 +20,10 @@ from torch.utils.data import Dataset
 from fusion.constants import MODALITIES
 from fusion.data.align import clip_indices, to_frame_grid
 from fusion.data.sample import DataError, Labels, Sample, SampleInfo
-from fusion.data.targets import TargetEncoder
 
 Transform = Callable[[Sample, np.random.Generator], Sample]
+# Sample -> target fields of its item (`TargetEncoder` for AQA, `EnvelopeTargets` for Video->EMG).
+Targets = Callable[[Sample], dict[str, Any]]
 SIGNALS: tuple[str, ...] = ("pose", "emg", "physio")
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class ClipDataset(Dataset):
         self,
         source: SampleSource,
         entries: Sequence[Entry],
-        targets: TargetEncoder,
+        targets: Targets,
         *,
         frames: int,
         clips: int = 1,
@@ -151,7 +152,7 @@ class ClipDataset(Dataset):
         if self.transform is not None:
             sample = self.transform(sample, rng)
         item = to_item(sample, self.source.view_mask(entry.index, self.views))
-        item.update(self.targets.encode(sample.labels, sample.key))
+        item.update(self.targets(sample))
         item.update(index=entry.index, clip=entry.clip, flipped=entry.flip)
         return item
 
@@ -198,6 +199,9 @@ def collate(items: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
         else:
             _collate_signal(name, kept, batch)
     first = kept[0]
+    for name in first:
+        if f"{name}_times" in first and name not in batch:  # a timed target (the envelope)
+            _collate_signal(name, kept, batch)
     for key, value in first.items():
         if key in batch or any(key.startswith(m) for m in MODALITIES):
             continue

@@ -1,4 +1,4 @@
-"""Pick the reader for a dataset folder: detect FLEX or Fitness-AQA from its layout, open it."""
+"""Pick the reader for a dataset folder: detect FLEX, Fitness-AQA or MIA by its layout; open it."""
 
 from __future__ import annotations
 
@@ -7,15 +7,33 @@ from pathlib import Path
 from fusion.data.config import ReaderConfig
 from fusion.data.fitness_aqa import FitnessAQAReader
 from fusion.data.flex import ACTION_DIR, FlexReader
+from fusion.data.mia import SPLITS as MIA_SPLITS
+from fusion.data.mia import MIAReader
 from fusion.data.sample import DataError
 
-Reader = FlexReader | FitnessAQAReader
-READERS: dict[str, type[Reader]] = {"flex": FlexReader, "fitness-aqa": FitnessAQAReader}
+Reader = FlexReader | FitnessAQAReader | MIAReader
+READERS: dict[str, type[Reader]] = {
+    "flex": FlexReader,
+    "fitness-aqa": FitnessAQAReader,
+    "mia": MIAReader,
+}
 FLEX_FOLDERS = ("Skeleton", "EMG", "Split_4")
+LAYOUT_NAMES = {"flex": "FLEX", "fitness-aqa": "Fitness-AQA", "mia": "MIA"}
+
+
+def _is_mia(root: Path) -> bool:
+    """A train/, val/ or test/ folder holding Subject* folders."""
+    return any(
+        p.is_dir() and p.name.startswith("Subject")
+        for split in MIA_SPLITS
+        if (root / split).is_dir()
+        for p in (root / split).iterdir()
+    )
 
 
 def detect_format(root: str | Path) -> str:
-    """`flex` (A01-style, Skeleton/, EMG/, Split_4/ folders) or `fitness-aqa` (videos/, Labels/)."""
+    """`flex` (A01-style, Skeleton/, EMG/, Split_4/), `fitness-aqa` (videos/, Labels/) or `mia`
+    (train/, val/ or test/ holding Subject* folders)."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(root, "expected a dataset folder")
@@ -23,16 +41,20 @@ def detect_format(root: str | Path) -> str:
         (root / name).is_dir() for name in FLEX_FOLDERS
     )
     fitness_aqa = (root / "videos").is_dir() and (root / "Labels").is_dir()
-    if flex and fitness_aqa:
-        raise DataError(root, "holds both FLEX and Fitness-AQA folders: pass the format explicitly")
-    if flex:
-        return "flex"
-    if fitness_aqa:
-        return "fitness-aqa"
+    found = [fmt for fmt, hit in (("flex", flex), ("fitness-aqa", fitness_aqa)) if hit]
+    if _is_mia(root):
+        found.append("mia")
+    if len(found) > 1:
+        names = [LAYOUT_NAMES[fmt] for fmt in found]
+        layouts = " and ".join(names) if len(names) == 2 else ", ".join(names)
+        which = "both" if len(names) == 2 else "all of"
+        raise DataError(root, f"holds {which} {layouts} folders: pass the format explicitly")
+    if found:
+        return found[0]
     raise DataError(
         root,
-        "not a dataset: expected A01-style, Skeleton/, EMG/ or Split_4/ folders (FLEX) "
-        "or videos/ and Labels/ (Fitness-AQA)",
+        "not a dataset: expected A01-style, Skeleton/, EMG/ or Split_4/ folders (FLEX), "
+        "videos/ and Labels/ (Fitness-AQA) or train/, val/ or test/ holding Subject* folders (MIA)",
     )
 
 

@@ -256,3 +256,39 @@ def conversion(source: str, target: str) -> LayoutConversion:
         return conversion(target, source).inverse()
     known = sorted({f"{a} <-> {b}" for a, b in CONVERSION_RECIPES})
     raise ValueError(f"no conversion from {source!r} to {target!r}; known: {known}")
+
+
+# OpenPose BODY_25 in keypoint order, rooted at the mid hip; edges are OpenPose's limb pairs.
+# fmt: off
+OPENPOSE25 = SkeletonLayout(
+    name="openpose25",
+    joints=(
+        "nose", "neck", "right_shoulder", "right_elbow", "right_wrist",
+        "left_shoulder", "left_elbow", "left_wrist", "mid_hip",
+        "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+        "right_eye", "left_eye", "right_ear", "left_ear",
+        "left_big_toe", "left_small_toe", "left_heel",
+        "right_big_toe", "right_small_toe", "right_heel",
+    ),
+    parents=(1, 8, 1, 2, 3, 1, 5, 6, -1, 8, 9, 10, 8, 12, 13, 0, 0, 15, 16, 14, 19, 14, 11, 22, 11),
+)
+
+# VIBE/SPIN's 49 3D joints (Muscles in Action's joints3d.npy): BODY_25, then the 24 joints
+# SPIN regresses from SMPL (LSP, MPII and H36M names; `spin_` keeps them apart from their
+# OpenPose twins). The SPIN joints form their own tree, hung from the OpenPose mid hip.
+_SPIN24 = (
+    ("spin_right_ankle", 26), ("spin_right_knee", 27), ("spin_right_hip", 39),
+    ("spin_left_hip", 39), ("spin_left_knee", 28), ("spin_left_ankle", 29),
+    ("spin_right_wrist", 32), ("spin_right_elbow", 33), ("spin_right_shoulder", 40),
+    ("spin_left_shoulder", 40), ("spin_left_elbow", 34), ("spin_left_wrist", 35),
+    ("spin_neck", 40), ("spin_head_top", 43), ("spin_pelvis", 8), ("spin_thorax", 41),
+    ("spin_spine", 39), ("spin_jaw", 37), ("spin_head", 37), ("spin_nose", 43),
+    ("spin_left_eye", 44), ("spin_right_eye", 44), ("spin_left_ear", 45), ("spin_right_ear", 46),
+)
+# fmt: on
+VIBE49 = SkeletonLayout(
+    name="vibe49",
+    joints=OPENPOSE25.joints + tuple(name for name, _ in _SPIN24),
+    parents=OPENPOSE25.parents + tuple(parent for _, parent in _SPIN24),
+)
+LAYOUTS.update({layout.name: layout for layout in (OPENPOSE25, VIBE49)})

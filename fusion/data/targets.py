@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fusion.constants import IGNORE_INDEX, PHASES
-from fusion.data.sample import Labels
+from fusion.data.sample import Labels, Sample
 from fusion.fkg.graph import FitnessKnowledgeGraph
 
 
@@ -25,6 +25,10 @@ class TargetEncoder:
     @property
     def max_errors(self) -> int:
         return max(len(a.errors) for a in self.fkg.actions.values())
+
+    def __call__(self, sample: Sample) -> dict[str, np.ndarray]:
+        """The targets of a sample (what `ClipDataset` asks every target maker for)."""
+        return self.encode(sample.labels, sample.key)
 
     def encode(self, labels: Labels, key: str = "") -> dict[str, np.ndarray]:
         """action (IGNORE_INDEX if unknown), score (+mask), error slots (+mask, spans), phases."""

@@ -60,7 +60,22 @@ def timeline(tokens: Tokens, bins: int) -> torch.Tensor:
     width = ((last - first) / bins).clamp_min(1e-3)
     steps = torch.arange(bins, device=times.device, dtype=times.dtype) + 0.5
     centres = first.unsqueeze(1) + steps * width.unsqueeze(1)
-    distance = (times.unsqueeze(1) - centres.unsqueeze(2)) / width[:, None, None]
+    return resample(tokens, centres, width)
+
+
+def resample(tokens: Tokens, at: torch.Tensor, width: torch.Tensor | float) -> torch.Tensor:
+    """(B, Q, D): the Gaussian-kernel mean of the real tokens around each (B, Q) time `at`.
+
+    `width` (seconds; a float or (B,)) is the kernel's standard deviation. Every query gets a
+    weighted mean of the real tokens (the nearest ones dominate), so tokens at one rate can be
+    read at any other; a sample without real tokens gets zeros.
+    """
+    mask = tokens.mask
+    if mask.shape[1] == 0:
+        return tokens.values.new_zeros(*at.shape, tokens.dim)
+    width = torch.as_tensor(width, dtype=at.dtype, device=at.device).reshape(-1, 1, 1)
+    times = tokens.times.masked_fill(~mask, 0.0)
+    distance = (times.unsqueeze(1) - at.unsqueeze(2)) / width
     logits = (-0.5 * distance.square()).masked_fill(~mask.unsqueeze(1), float("-inf"))
     weights = torch.nan_to_num(logits.softmax(-1), nan=0.0)
     values = tokens.values.masked_fill(~mask.unsqueeze(-1), 0.0)

@@ -9,16 +9,9 @@ import torch
 from torch import nn
 
 from fusion.encoders.base import Tokens
-from fusion.encoders.registry import build_encoder
+from fusion.encoders.registry import build_encoders, component_spec
 from fusion.fusers.registry import build_fuser
 from fusion.heads.aqa import AQAHead
-
-
-def _spec(spec: Mapping[str, Any], what: str) -> tuple[str, dict[str, Any]]:
-    options = dict(spec)
-    if "name" not in options:
-        raise ValueError(f"{what}: needs a `name`")
-    return options.pop("name"), options
 
 
 class AQAModel(nn.Module):
@@ -36,17 +29,10 @@ class AQAModel(nn.Module):
         num_names: int,
     ) -> None:
         super().__init__()
-        missing = [m for m in modalities if m not in encoders]
-        if missing:
-            raise ValueError(f"model.encoders: no encoder configured for {', '.join(missing)}")
         self.modalities = tuple(sorted(modalities))
-        built = {}
-        for modality in self.modalities:
-            name, options = _spec(encoders[modality], f"model.encoders.{modality}")
-            built[modality] = build_encoder(name, **options)
-        self.encoders = nn.ModuleDict(built)
-        dims = {m: e.out_dim for m, e in built.items()}
-        name, options = _spec(fuser, "model.fuser")
+        self.encoders = build_encoders(modalities, encoders)
+        dims = {m: e.out_dim for m, e in self.encoders.items()}
+        name, options = component_spec(fuser, "model.fuser")
         self.fuser = build_fuser(name, dims=dims, dim=dim, **options)
         self.head = AQAHead(dim, weight_table, slot_names, num_names, encoder_dims=dims, **head)
 

@@ -6,8 +6,6 @@ It receives the whole run config as a plain dict and builds everything from it, 
 
 from __future__ import annotations
 
-import functools
-import math
 from collections import defaultdict
 from typing import Any
 
@@ -29,6 +27,7 @@ from fusion.metrics.errors import (
 from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
+from fusion.tasks.optim import adamw_warmup_cosine
 
 PARTS = ("val", "test")
 SCORE_LOSSES = ("mse", "huber")
@@ -319,29 +318,7 @@ class AQATask(pl.LightningModule):
         return preds, truth
 
     def configure_optimizers(self) -> dict[str, Any]:
-        task = self.config["task"]
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=task["lr"], weight_decay=task["weight_decay"]
-        )
-        epochs = max(1, int(self.config["trainer"]["max_epochs"]))
-        warmup = min(task["warmup_epochs"], epochs - 1)
-        # One LambdaLR rather than SequentialLR(LinearLR, CosineAnnealingLR): its checkpoint
-        # state does not depend on the schedule, so a run resumed with more epochs still loads.
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, functools.partial(warmup_cosine, warmup=warmup, epochs=epochs)
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
-        }
-
-
-def warmup_cosine(epoch: int, warmup: int, epochs: int) -> float:
-    """LR factor: linear from 0.1 to 1 over `warmup` epochs, then cosine down to 0."""
-    if epoch < warmup:
-        return 0.1 + 0.9 * epoch / warmup
-    progress = (epoch - warmup) / max(1, epochs - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return adamw_warmup_cosine(self.parameters(), self.config)
 
 
 def _masked_bce(

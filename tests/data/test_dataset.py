@@ -120,3 +120,20 @@ def test_live_source_masks_a_view_the_sample_lacks(targets):
     item = ClipDataset(source, [Entry(0)], targets, frames=3)[0]
     assert item["video_mask"].tolist() == [False, True]
     assert not item["video"][0].any() and item["video"][1].any()
+
+
+def test_collate_pads_a_timed_target_and_masks_it(store):
+    def envelope_target(sample: Sample) -> dict:
+        rows = 3 + int(sample.key[-1])  # a different length per sample
+        return {
+            "envelope": torch.ones(rows, 2),
+            "envelope_times": torch.arange(rows, dtype=torch.float32),
+            "action": sample.labels.action,
+        }
+
+    data = ClipDataset(store, [Entry(0), Entry(3)], envelope_target, frames=3)
+    batch = collate([data[0], data[1]])
+    assert batch["envelope"].shape == (2, 6, 2)
+    assert batch["envelope_mask"].sum(1).tolist() == [3, 6]
+    assert not batch["envelope"][0, 3:].any() and batch["envelope_times"][1, 5] == 5.0
+    assert batch["action"] == [data[0]["action"], data[1]["action"]]

@@ -10,6 +10,7 @@ from fusion.config import CONFIG_ROOT
 from fusion.encoders.emg import EMGEncoder
 from fusion.encoders.physio import PhysioEncoder
 from fusion.encoders.pose import PoseEncoder
+from fusion.encoders.pose_transformer import PoseTransformerEncoder
 from fusion.encoders.registry import ENCODERS, build_encoder
 from fusion.encoders.video import VideoEncoder
 
@@ -21,6 +22,7 @@ from fusion.encoders.video import VideoEncoder
         ("pose", {"dim": 20, "streams": ["joint", "bone"], "layout": "ntu25"}, PoseEncoder, 20),
         ("emg", {"dim": 12, "features": "envelope"}, EMGEncoder, 12),
         ("physio", {"dim": 8, "layers": 1}, PhysioEncoder, 8),
+        ("pose_transformer", {"dim": 16, "joints": 49}, PoseTransformerEncoder, 16),
     ],
 )
 def test_builds_each_encoder_by_name(name: str, kwargs: dict, cls: type, dim: int) -> None:
@@ -49,10 +51,11 @@ def test_the_default_model_config_builds() -> None:
 
 def test_unknown_name_lists_the_known_ones() -> None:
     with pytest.raises(
-        ValueError, match="unknown encoder 'audio'; known: emg, physio, pose, video"
+        ValueError,
+        match="unknown encoder 'audio'; known: emg, physio, pose, pose_transformer, video",
     ):
         build_encoder("audio")
-    assert sorted(ENCODERS) == ["emg", "physio", "pose", "video"]
+    assert sorted(ENCODERS) == ["emg", "physio", "pose", "pose_transformer", "video"]
 
 
 def test_unknown_option_lists_the_known_ones() -> None:

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fusion.config import CONFIG_ROOT, GROUPS, compose
 from fusion.train import train
@@ -25,6 +26,8 @@ def config_cases() -> list[tuple[str, str | None, list[str]]]:
             choice = [f"{group}={path.stem}", *NEEDS.get((group, path.stem), [])]
             cases.append((f"{group}/{path.stem}", None, choice))
     for path in sorted(EXPERIMENTS.rglob("*.yaml")):
+        if "benchmark" in yaml.safe_load(path.read_text()):
+            continue  # a `fusion bench` file: tests/bench composes and runs those
         cases.append((str(path.relative_to(EXPERIMENTS.parent)), str(path), []))
     return cases
 

@@ -9,7 +9,8 @@ import torch
 from omegaconf import OmegaConf
 
 from fusion.config import compose
-from fusion.tasks.aqa import AQATask, _masked_bce, _masked_regression, frame_targets, warmup_cosine
+from fusion.tasks.aqa import AQATask, _masked_bce, _masked_regression, frame_targets
+from fusion.tasks.optim import warmup_cosine
 
 
 def test_spans_become_bins_and_unknown_spans_are_masked():

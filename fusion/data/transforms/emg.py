@@ -58,6 +58,13 @@ def _zscore(sample: Sample, mean: np.ndarray, std: np.ndarray, eps: float) -> Sa
     return sample.replace(emg=sample.emg.with_values(out.astype(np.float32)))
 
 
+def moving_rms(values: np.ndarray, rate_hz: float, window_s: float) -> np.ndarray:
+    """(T, C) root mean square over a centred window of `window_s` seconds, in float64."""
+    window = max(1, round(window_s * rate_hz))
+    power = uniform_filter1d(values.astype(np.float64) ** 2, size=window, axis=0)
+    return np.sqrt(np.maximum(power, 0.0))
+
+
 @register("emg.bandpass")
 @dataclass
 class BandPass(Transform):
@@ -152,9 +159,7 @@ class Envelope(Transform):
         if sample.emg is None:
             return sample
         values, times = _signal(sample), sample.emg.times
-        window = max(1, round(self.window_s * sample.emg.rate_hz))
-        power = uniform_filter1d(values.astype(np.float64) ** 2, size=window, axis=0)
-        rms = np.sqrt(np.maximum(power, 0.0))
+        rms = moving_rms(values, sample.emg.rate_hz, self.window_s)
         count = int(np.floor((times[-1] - times[0]) * self.rate_hz + 1e-9)) + 1
         new_times = times[0] + np.arange(count) / self.rate_hz
         if len(times) > 1:
