@@ -111,6 +111,9 @@ class EMGModelConfig:
     encoders: dict[str, Any] = field(default_factory=dict)  # modality -> {name, **kwargs}
     dim: int = 64
     decoder_layers: int = 3
+    harmonics: int = 4  # phase features: the clip fraction and this many sine/cosine pairs
+    templates: bool = True  # learned: one curve per exercise, mixed by the recognised exercise
+    actions: list[str] = field(default_factory=list)  # exercise names, set from the data
     features: str = "pose"  # nearest: pose | video
     grid: int = 32  # baselines: points of the time-normalised curves they compare and average
     channels: int = 16
@@ -121,8 +124,9 @@ class EMGModelConfig:
 class EMGTaskConfig:
     """Video->EMG losses and optimiser, and how the target envelope is made."""
 
-    loss: str = "mse"  # mse | l1, on the normalised envelope's real rows
+    loss: str = "l1"  # l1 | mse, on the normalised envelope's real rows
     contribution_weight: float = 1.0  # MSE of the left/right shares, beside the envelope loss
+    action_weight: float = 0.2  # cross-entropy of the recognised exercise (with templates)
     lr: float = 2e-3
     weight_decay: float = 0.01
     warmup_epochs: int = 1

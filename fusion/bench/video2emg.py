@@ -11,7 +11,7 @@ the training. Non-learned baselines do not depend on the seed and run once per p
 from __future__ import annotations
 
 import csv
-import logging
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -35,10 +35,10 @@ from fusion.data.video2emg import Video2EMGDataModule
 from fusion.models.emg_baselines import baseline_predictions, build_baseline
 from fusion.train import make_trainer
 
-log = logging.getLogger(__name__)
 SPEC_KEYS = {"benchmark", "name", "data", "base", "seeds", "protocols", "models", "external"}
 METRICS: tuple[str, ...] = ("mae", "rmse", "r", "clip_r", "contribution_mae")
 Record = dict[str, Any]
+PRINT = functools.partial(print, flush=True)  # a progress line shows at once, even in a log
 
 
 @dataclass
@@ -125,6 +125,7 @@ def datamodule_for(config: DictConfig, progress: bool) -> Video2EMGDataModule:
 
 def evaluation_clips(datamodule: Video2EMGDataModule, part: str) -> list[Record]:
     """Every clip of a part once, as evaluation sees it (no jitter or augmentation)."""
+    datamodule.item_modalities = None
     dataset = datamodule.dataset(part, evaluation=True)
     return [item for item in (dataset[i] for i in range(len(dataset))) if item is not None]
 
@@ -136,6 +137,7 @@ def train_learned(
     from fusion.tasks.video2emg import Video2EMGTask
 
     pl.seed_everything(config.seed, workers=True)
+    datamodule.item_modalities = tuple(config.model.modalities)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(OmegaConf.to_yaml(config))
     task = Video2EMGTask(to_container(config))
@@ -149,17 +151,21 @@ def train_learned(
     return task.predictions
 
 
-def shapes(clips: Sequence[Record]) -> dict[str, int]:
-    """Channel and pair counts of the data, which a learned model is built for."""
+def shapes(clips: Sequence[Record]) -> dict[str, Any]:
+    """Channel and pair counts and exercise names of the data, which a model is built for."""
     first = clips[0]
-    return {"channels": int(first["envelope"].shape[1]), "pairs": len(first["contribution"])}
+    return {
+        "channels": int(first["envelope"].shape[1]),
+        "pairs": len(first["contribution"]),
+        "actions": sorted({c["action"] for c in clips}),
+    }
 
 
 def run_benchmark(
     spec: BenchSpec,
     out: Path,
     progress: bool = True,
-    report: Callable[[str], None] = print,
+    report: Callable[[str], None] = PRINT,
 ) -> list[dict[str, Any]]:
     """Run every cell of the spec into `out`; returns the result rows (also written)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -172,7 +178,7 @@ def run_benchmark(
         datamodule = datamodule_for(first, progress)
         train_clips = evaluation_clips(datamodule, "train")
         test_clips = evaluation_clips(datamodule, "test")
-        dims = shapes(test_clips)
+        dims = shapes([*train_clips, *test_clips])
         for model in spec.models:
             kind = run_config(spec, protocol, model, spec.seeds[0]).model.kind
             for seed in spec.seeds if kind == "learned" else spec.seeds[:1]:
@@ -250,9 +256,9 @@ def _mean_std(values: Sequence[float]) -> str:
         return "–"
     mean = sum(finite) / len(finite)
     if len(finite) < 2:
-        return f"{mean:.3f}"
+        return f"{mean:.4f}"
     std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))
-    return f"{mean:.3f} ± {std:.3f}"
+    return f"{mean:.4f} ± {std:.4f}"
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:

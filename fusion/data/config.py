@@ -78,11 +78,12 @@ class LoaderConfig:
 
 @dataclass
 class EnvelopeConfig:
-    """The Video->EMG target: output rate (null = the video frame rate), RMS window, what the
-    EMG files hold (signal | envelope) and the per-subject scale (percentile; null = none)."""
+    """The Video->EMG target: output rate (null = the video frame rate), RMS window (null = two
+    output periods), what the EMG files hold (signal | envelope) and the per-subject scale
+    (percentile; null = none)."""
 
     rate_hz: float | None = None
-    window_s: float = 0.05
+    window_s: float | None = None
     kind: str = "signal"
     percentile: float | None = 99.0
 

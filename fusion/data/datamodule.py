@@ -64,6 +64,7 @@ class FusionDataModule(pl.LightningDataModule):
         self.split: Split | None = None
         self.source: SampleSource | None = None
         self._positions: dict[str, int] = {}
+        self.item_modalities: tuple[str, ...] | None = None  # None: every modality read
 
     def _preprocess_specs(self) -> list[Any]:
         specs = list(self.config.preprocess)
@@ -173,6 +174,7 @@ class FusionDataModule(pl.LightningDataModule):
             transform=self.transform,
             flip=HorizontalFlip(p=1.0),
             skip_bad=self.config.reader.on_bad_sample == "skip",
+            modalities=self.item_modalities,
         )
 
     def dataset(self, part: str, evaluation: bool = False) -> ClipDataset:

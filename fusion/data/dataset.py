@@ -104,7 +104,9 @@ class ClipDataset(Dataset):
     """Items for a list of entries: clip frames chosen, transforms applied, targets encoded.
 
     With `skip_bad`, a sample whose files are broken yields None (logged) and `collate`
-    counts it in the batch's `skipped`; otherwise the `DataError` propagates.
+    counts it in the batch's `skipped`; otherwise the `DataError` propagates. `modalities`
+    limits what an item carries (targets still see the whole sample): a pose model's items
+    need no frames, and a Video->EMG item no raw EMG once its envelope is made.
     """
 
     def __init__(
@@ -122,10 +124,12 @@ class ClipDataset(Dataset):
         transform: Transform | None = None,
         flip: Transform | None = None,
         skip_bad: bool = False,
+        modalities: Sequence[str] | None = None,
     ) -> None:
         self.source, self.entries, self.targets = source, list(entries), targets
         self.frames, self.clips = frames, clips
         self.views = tuple(views) if views is not None else source.view_ids
+        self.modalities = tuple(modalities) if modalities is not None else MODALITIES
         self.train, self.jitter = train, jitter
         self.augment, self.transform, self.flip = augment, transform, flip
         self.skip_bad = skip_bad
@@ -138,8 +142,9 @@ class ClipDataset(Dataset):
         rng = np.random.default_rng(int(torch.randint(2**62, ()).item()))
         jitter = rng if self.train and self.jitter else None
         rows = clip_indices(self.source.frames, self.frames, jitter, entry.clip, self.clips)
+        views = self.views if "video" in self.modalities else ()
         try:
-            sample = self.source.sample(entry.index, rows, self.views)
+            sample = self.source.sample(entry.index, rows, views)
         except DataError as error:
             if not self.skip_bad:
                 raise
@@ -151,8 +156,10 @@ class ClipDataset(Dataset):
             sample = self.augment(sample, rng)
         if self.transform is not None:
             sample = self.transform(sample, rng)
-        item = to_item(sample, self.source.view_mask(entry.index, self.views))
-        item.update(self.targets(sample))
+        targets = self.targets(sample)
+        dropped = sample.replace(**{m: None for m in MODALITIES if m not in self.modalities})
+        item = to_item(dropped, self.source.view_mask(entry.index, views))
+        item.update(targets)
         item.update(index=entry.index, clip=entry.clip, flipped=entry.flip)
         return item
 

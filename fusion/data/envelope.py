@@ -54,14 +54,15 @@ def contribution(values: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.nda
 
 @dataclass(frozen=True)
 class EnvelopeClock:
-    """How the envelope is made: RMS window, output rate (None = the video's) and input kind.
+    """How the envelope is made: output rate (None = the video's), RMS window (None = two
+    output periods) and input kind.
 
     kind `signal`: the EMG is a raw or band-passed signal, enveloped here; `envelope`: the files
     already hold an envelope (Muscles in Action), which is only resampled.
     """
 
     rate_hz: float | None = None
-    window_s: float = 0.05
+    window_s: float | None = None
     kind: str = "signal"
     fallback_rate_hz: float = 30.0
 
@@ -70,8 +71,13 @@ class EnvelopeClock:
             raise ValueError(f"emg kind {self.kind!r}: expected one of {', '.join(EMG_KINDS)}")
         if self.rate_hz is not None and self.rate_hz <= 0:
             raise ValueError(f"envelope rate_hz must be > 0 or null, got {self.rate_hz}")
-        if self.window_s <= 0:
-            raise ValueError(f"envelope window_s must be > 0, got {self.window_s}")
+        if self.window_s is not None and self.window_s <= 0:
+            raise ValueError(f"envelope window_s must be > 0 or null, got {self.window_s}")
+
+    def window(self, rate_hz: float) -> float:
+        """The RMS window: the configured one, else two output periods, so that every signal
+        sample between two output rows is in the envelope (no aliasing of the RMS ripple)."""
+        return self.window_s if self.window_s is not None else 2.0 / rate_hz
 
     def rate(self, sample: Sample) -> float:
         """The output rate for a sample: the configured one, else its video's (or pose's)."""
@@ -91,9 +97,9 @@ class EnvelopeClock:
         if emg.values.ndim != 2 or len(emg.values) == 0:
             raise DataError(sample.key, f"expected EMG (T, C), got {emg.values.shape}", "emg")
         values = emg.values.astype(np.float64)
-        if self.kind == "signal":
-            values = moving_rms(values, emg.rate_hz, self.window_s)
         rate = self.rate(sample)
+        if self.kind == "signal":
+            values = moving_rms(values, emg.rate_hz, self.window(rate))
         start, end = float(emg.times[0]), float(emg.times[-1])
         count = int(np.floor((end - start) * rate + 1e-9)) + 1
         times = start + np.arange(count) / rate

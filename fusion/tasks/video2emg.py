@@ -61,6 +61,8 @@ class Video2EMGTask(pl.LightningModule):
             model["channels"],
             model["pairs"],
             model["decoder_layers"],
+            model["harmonics"],
+            model["actions"] if model["templates"] else None,
         )
         self.loss_fn = LOSSES[task["loss"]]
         self.metrics = torch.nn.ModuleDict(
@@ -71,14 +73,30 @@ class Video2EMGTask(pl.LightningModule):
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         return self.model(batch)
 
+    def on_fit_start(self) -> None:
+        """Start each exercise curve at the training clips' mean envelope (what `action_mean`
+        predicts), so training begins at that baseline and learns how clips differ from it."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if not self.model.actions or self.global_step > 0 or datamodule is None:
+            return
+        dataset = datamodule.dataset("train", evaluation=True)
+        clips = [item for item in (dataset[i] for i in range(len(dataset))) if item is not None]
+        self.model.init_curves(clips)
+
     def _losses(self, batch: dict[str, Any], out: dict[str, torch.Tensor]) -> dict[str, Any]:
         mask = batch["envelope_mask"]
         losses = {"envelope": self.loss_fn(out["envelope"][mask], batch["envelope"][mask].float())}
         total = losses["envelope"]
-        weight = self.config["task"]["contribution_weight"]
+        task = self.config["task"]
+        weight = task["contribution_weight"]
         if "contribution" in out and weight > 0:
             losses["contribution"] = F.mse_loss(out["contribution"], batch["contribution"].float())
             total = total + weight * losses["contribution"]
+        if "action_logits" in out and task["action_weight"] > 0:
+            rows = self.model.action_rows(batch["action"], out["action_logits"].device)
+            if (rows >= 0).any():
+                losses["action"] = F.cross_entropy(out["action_logits"], rows, ignore_index=-100)
+                total = total + task["action_weight"] * losses["action"]
         losses["loss"] = total
         return losses
 

@@ -137,3 +137,15 @@ def test_collate_pads_a_timed_target_and_masks_it(store):
     assert batch["envelope_mask"].sum(1).tolist() == [3, 6]
     assert not batch["envelope"][0, 3:].any() and batch["envelope_times"][1, 5] == 5.0
     assert batch["action"] == [data[0]["action"], data[1]["action"]]
+
+
+def test_items_can_leave_out_modalities_the_targets_still_see(store):
+    seen = {}
+
+    def target(sample: Sample) -> dict:
+        seen["emg"] = sample.emg is not None
+        return {"n": 1}
+
+    item = ClipDataset(store, [Entry(0)], target, frames=3, modalities=("pose",))[0]
+    assert seen["emg"] and "pose" in item
+    assert not {"video", "video_mask", "emg", "emg_times"} & set(item)

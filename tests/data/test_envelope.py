@@ -49,7 +49,7 @@ def test_envelope_is_moving_rms_at_the_video_rate():
     rate = 1000.0
     emg = rng.normal(size=(3000, 16)) * np.linspace(0.1, 2.0, 3000)[:, None]
     sample = make_sample(emg, rate, video_fps=10.0)
-    out = EnvelopeClock(window_s=0.05).envelope(sample)
+    out = EnvelopeClock(window_s=0.05).envelope(sample)  # a fixed window
     assert out.rate_hz == 10.0
     np.testing.assert_allclose(out.times, np.arange(30) / 10.0)
     for k, t in enumerate(out.times[1:-1], start=1):  # away from the edges: a full window
@@ -90,3 +90,12 @@ def test_a_sample_without_emg_or_subject_is_refused_by_name():
         fit_envelope_scales([sample], EnvelopeClock())
     with pytest.raises(DataError, match="has no EMG"):
         EnvelopeClock().envelope(sample.replace(emg=None))
+
+
+def test_default_window_spans_two_output_periods():
+    rng = np.random.default_rng(2)
+    sample = make_sample(rng.normal(size=(2000, 16)), 1000.0, video_fps=10.0)
+    assert EnvelopeClock().window(10.0) == pytest.approx(0.2)
+    default = EnvelopeClock().envelope(sample).values
+    np.testing.assert_allclose(default, EnvelopeClock(window_s=0.2).envelope(sample).values)
+    assert not np.allclose(default, EnvelopeClock(window_s=0.05).envelope(sample).values)

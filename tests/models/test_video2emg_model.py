@@ -8,7 +8,12 @@ import torch.nn.functional as F
 
 from fusion.encoders.base import Tokens
 from fusion.metrics.emg import EnvelopeMetrics
-from fusion.models.video2emg import Video2EMGModel, token_spacing
+from fusion.models.video2emg import (
+    Video2EMGModel,
+    interpolate_curves,
+    phase_features,
+    token_spacing,
+)
 
 JOINTS, CHANNELS, PAIRS = 5, 4, 2
 
@@ -93,3 +98,47 @@ def test_learns_emg_that_is_a_known_function_of_the_pose():
     figures = metric.compute()
     assert figures["r"] > 0.9
     assert figures["clip_r"] > 0.85  # it follows each clip's envelope in time
+
+
+def test_interpolate_curves_reads_linearly_between_grid_points():
+    curves = torch.tensor([[[0.0], [10.0], [20.0]]])  # 3 points over 0..1
+    fraction = torch.tensor([[0.0, 0.25, 0.5, 1.0]])
+    out = interpolate_curves(curves, fraction)
+    torch.testing.assert_close(out[0, :, 0], torch.tensor([0.0, 5.0, 10.0, 20.0]))
+
+
+def test_phase_features_run_from_zero_to_one_over_the_real_rows():
+    times = torch.tensor([[1.0, 1.5, 2.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    phase = phase_features(times, mask, harmonics=1)
+    torch.testing.assert_close(phase[0, :, 0], torch.tensor([0.0, 0.5, 1.0, 0.0]))
+    torch.testing.assert_close(phase[0, 1, 1:], torch.tensor([0.0, -1.0]), atol=1e-6, rtol=0)
+
+
+def test_templates_learn_each_exercise_curve_without_the_label_as_input():
+    torch.manual_seed(0)
+    batch = make_batch(32, seed=4)
+    names = ["curl" if i % 2 else "squat" for i in range(32)]
+    phase = torch.linspace(0, 1, 20)
+    curve = {"squat": torch.sin(torch.pi * phase), "curl": phase}
+    batch["envelope"] = torch.stack([curve[n] for n in names])[..., None].expand(-1, -1, CHANNELS)
+    batch["pose"][torch.tensor([n == "curl" for n in names])] += 2.0  # the exercise is visible
+    batch["action"] = names
+    net = model(actions=["curl", "squat"])
+    optimiser = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(150):
+        out = net(batch)
+        rows = net.action_rows(batch["action"], out["envelope"].device)
+        loss = F.l1_loss(out["envelope"], batch["envelope"]) + F.cross_entropy(
+            out["action_logits"], rows
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    net.eval()
+    del batch["action"]  # the label is not an input
+    with torch.no_grad():
+        out = net(batch)
+    assert (out["action_logits"].argmax(1) == rows).all()
+    assert F.l1_loss(out["envelope"], batch["envelope"]) < 0.05
+    assert net.action_rows(["lunge"], torch.device("cpu")).tolist() == [-100]
