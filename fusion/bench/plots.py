@@ -40,7 +40,11 @@ def plot_per_muscle_r(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     for row in rows:
         by_protocol[row["protocol"]][row["model"]].append(list(row["r_ch"]))
     figure, axes = plt.subplots(
-        len(by_protocol), 1, figsize=(12, 3.2 * len(by_protocol)), squeeze=False
+        len(by_protocol),
+        1,
+        figsize=(12, 4.2 * len(by_protocol)),
+        squeeze=False,
+        layout="constrained",
     )
     for ax, (protocol, models) in zip(axes[:, 0], by_protocol.items(), strict=True):
         width = 0.8 / len(models)
@@ -53,7 +57,8 @@ def plot_per_muscle_r(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         ax.set_ylabel("Pearson r")
         ax.set_title(protocol)
         ax.axhline(0.0, color="black", linewidth=0.5)
-        ax.legend(fontsize=7, ncol=len(models))
+        ax.set_ylim(top=1.2)  # room above the bars for the legend
+        ax.legend(fontsize=7, ncol=len(models), loc="upper center")
     return _save(figure, path)
 
 
