@@ -38,7 +38,7 @@ from fusion.data.synth.writers import (
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 
-GENERATOR_VERSION = "3"  # bump when a preset's bytes change (3: 10 reps, magnitudes from 0.35)
+GENERATOR_VERSION = "4"  # bump when a preset's bytes change (4: load-velocity concentric)
 FORMATS = ("flex", "fitness-aqa")
 MAX_SEED = 2**32 - 1
 
@@ -120,7 +120,7 @@ def _run_job(job: Job) -> dict:
             for faqa, (a, name) in FITNESS_AQA_ERRORS.items()
             if a == job.action_id
         }
-    plan = plan_repetition(action, subject, rng, rates)
+    plan = plan_repetition(action, subject, rng, rates, job.rep)
     cameras = camera_rig(
         preset.render.width,
         preset.render.height,

@@ -164,6 +164,8 @@ class RepPlan:
     sway: SmoothNoise
     yaw: float = 0.0
     position: tuple[float, float] = (0.0, 0.0)
+    intensity: float = 0.7  # relative load (fraction of one-repetition maximum)
+    fatigue: float = 0.0  # 0 fresh .. 1 exhausted, from the position in the set
 
     @property
     def motion(self) -> MotionSpec:
@@ -299,6 +301,7 @@ def body_joints(plan: RepPlan, t: np.ndarray) -> tuple[np.ndarray, dict[str, np.
     pelvis = np.stack(
         [c["pelvis_side"], dims.hip_height * (1.0 - c["hip_drop"]), -c["pelvis_back"]], axis=-1
     )
+    pelvis = _within_leg_reach(plan, c, pelvis)
     for s, sign in SIDE_SIGN.items():
         local_u = direction(c[f"{s}_uarm_fwd"], c[f"{s}_uarm_out"], sign, up=False)
         local_f = direction(c[f"{s}_farm_fwd"], c[f"{s}_farm_out"], sign, up=False)
@@ -316,22 +319,47 @@ def body_joints(plan: RepPlan, t: np.ndarray) -> tuple[np.ndarray, dict[str, np.
     return joints[:, TREE_TO_FLEX21], c
 
 
-def _leg(
-    plan: RepPlan, c: dict[str, np.ndarray], s: str, sign: float, pelvis: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thigh and shank directions by IK from the hip to the planted ankle, and the foot frame."""
+def _planted_ankle(plan: RepPlan, c: dict[str, np.ndarray], s: str, sign: float) -> np.ndarray:
+    """(T, 3) position of one ankle: on its stance spot, raised only by an injected heel lift."""
     dims, spec = plan.dims, plan.motion
-    n = pelvis.shape[0]
-    fore_aft = spec.split * (0.45 if s == "r" else -0.55)
     heel = c[f"{s}_heel_lift"]
-    ankle = np.stack(
+    fore_aft = spec.split * (0.45 if s == "r" else -0.55)
+    side = sign * (dims.hip_half_width + spec.stance_width * plan.style["stance"])
+    return np.stack(
         [
-            np.full(n, sign * (dims.hip_half_width + spec.stance_width * plan.style["stance"])),
+            np.full(heel.shape, side),
             dims.ankle_height + dims.toe * np.sin(heel),
             fore_aft - dims.toe * (1.0 - np.cos(heel)),
         ],
         axis=-1,
     )
+
+
+def _within_leg_reach(plan: RepPlan, c: dict[str, np.ndarray], pelvis: np.ndarray) -> np.ndarray:
+    """Lower the pelvis (T, 3) where a hip would be farther from its ankle than the leg reaches.
+
+    A wide stance or a sideways sway with straight legs would otherwise pull the feet off the
+    floor; a person standing like that softens the knees instead.
+    """
+    dims = plan.dims
+    reach = (dims.thigh + dims.shank) * (1.0 - 1e-3)
+    height = pelvis[:, 1]
+    for s, sign in SIDE_SIGN.items():
+        ankle = _planted_ankle(plan, c, s, sign)
+        hip = pelvis + np.array([sign * dims.hip_half_width, 0.0, 0.0])
+        across = np.hypot(hip[:, 0] - ankle[:, 0], hip[:, 2] - ankle[:, 2])
+        height = np.minimum(height, ankle[:, 1] + np.sqrt(np.clip(reach**2 - across**2, 0, None)))
+    return np.concatenate([pelvis[:, :1], height[:, None], pelvis[:, 2:]], axis=1)
+
+
+def _leg(
+    plan: RepPlan, c: dict[str, np.ndarray], s: str, sign: float, pelvis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thigh and shank directions by IK from the hip to the planted ankle, and the foot frame."""
+    dims = plan.dims
+    n = pelvis.shape[0]
+    heel = c[f"{s}_heel_lift"]
+    ankle = _planted_ankle(plan, c, s, sign)
     hip = pelvis + np.array([sign * dims.hip_half_width, 0.0, 0.0])
     turn_out = 0.15 - c[f"{s}_knee_in"]
     pole = np.stack([sign * np.sin(turn_out), np.zeros(n), np.cos(turn_out)], axis=-1)

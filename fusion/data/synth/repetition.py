@@ -23,6 +23,13 @@ MUSCLE_RATE_HZ = 50  # activation timeline that drives the 2 kHz sEMG and the ph
 SKELETON_JITTER_M = 0.004
 WHOLE_PHASE_DEVIATIONS = {"partial_range", "rushed_tempo"}
 MAX_LOST_FRACTION = 0.8  # FLEX scores range 20-100: no repetition loses more than 80 points
+# Load-velocity profile: concentric speed falls linearly with relative load (about 0.2 of the
+# speed per 0.1 of 1RM near 70 %) and with fatigue along a set (velocity loss, about 30 % at
+# fatigue 1). Lifts are done with full intent, so the lifter's own tempo sets the set-up and
+# the lowering, but load and fatigue set how fast the weight comes up.
+REFERENCE_INTENSITY = 0.7
+VELOCITY_PER_INTENSITY = 2.0
+VELOCITY_LOSS_AT_FATIGUE = 0.3
 
 
 @dataclass(frozen=True)
@@ -65,14 +72,32 @@ def sample_errors(
     return chosen
 
 
+def set_fatigue(subject: Subject, rep_index: int) -> float:
+    """Fatigue (0..1) at a repetition of a 10-repetition set; fitter subjects tire less."""
+    return rep_index / 10.0 * (1.0 - 0.6 * subject.fitness)
+
+
+def concentric_velocity(intensity: float, fatigue: float) -> float:
+    """Concentric speed relative to a fresh lift at the reference load (load-velocity profile)."""
+    load = 1.0 - VELOCITY_PER_INTENSITY * (intensity - REFERENCE_INTENSITY)
+    return max(load, 0.2) * (1.0 - VELOCITY_LOSS_AT_FATIGUE * float(np.clip(fatigue, 0.0, 1.0)))
+
+
 def plan_repetition(
     action: Action,
     subject: Subject,
     rng: np.random.Generator,
     error_rates: dict[str, float] | None = None,
+    rep_index: int = 0,
 ) -> RepPlan:
-    """Phase timing, style and injected errors of one repetition by this subject."""
+    """Load, fatigue, phase timing, style and injected errors of one repetition by this subject.
+
+    The relative load varies from repetition to repetition and fatigue builds along the set;
+    both raise muscle activation and slow the concentric phase, which is how a camera sees them.
+    """
     skill = SKILLS[subject.skill]
+    intensity = float(np.clip(rng.normal(REFERENCE_INTENSITY, 0.06), 0.5, 0.9))
+    fatigue = set_fatigue(subject, rep_index)
     rates = error_rates or {"default": skill.error_rate}
     chosen = sample_errors(action, rates, skill.magnitude, rng)
     rushed = {
@@ -82,9 +107,11 @@ def plan_repetition(
     }
     durations = [rng.uniform(0.5, 0.9) * subject.tempo]
     for phase in action.phases[1:]:
-        durations.append(
-            rng.uniform(0.8, 1.3) * subject.tempo * (1.0 - 0.5 * rushed.get(phase, 0.0))
-        )
+        if phase == "concentric":
+            base = rng.uniform(0.92, 1.08) / concentric_velocity(intensity, fatigue)
+        else:
+            base = rng.uniform(0.8, 1.3) * subject.tempo
+        durations.append(base * (1.0 - 0.5 * rushed.get(phase, 0.0)))
     bounds = tuple(float(b) for b in np.concatenate([[0.0], np.cumsum(durations)]))
     injected = []
     for error_id, magnitude in chosen:
@@ -115,6 +142,8 @@ def plan_repetition(
         sway=SmoothNoise.sample(rng, 5, level),
         yaw=float(rng.normal(0.0, 0.08)),
         position=(float(rng.normal(0.0, 0.05)), float(rng.normal(0.0, 0.05))),
+        intensity=intensity,
+        fatigue=fatigue,
     )
 
 
@@ -140,16 +169,14 @@ def simulate_repetition(
     )
 
     muscle_times = np.arange(int(duration * MUSCLE_RATE_HZ) + 1) / MUSCLE_RATE_HZ
-    intensity = float(np.clip(rng.normal(0.7, 0.06), 0.5, 0.9))
-    activation = muscle_activation(plan, muscle_times, subject, intensity)
-    fatigue = rep_index / 10.0 * (1.0 - 0.6 * subject.fitness)
+    activation = muscle_activation(plan, muscle_times, subject, plan.intensity)
     emg = synthesize_emg(
         activation,
         muscle_times,
         duration,
         rng,
         channel_gain=np.asarray(subject.channel_gain),
-        fatigue=fatigue,
+        fatigue=plan.fatigue,
     )
     breath_hold = plan.deviation("breath_hold", muscle_times) > 0
     physio = synthesize_physio(
@@ -164,7 +191,7 @@ def simulate_repetition(
         breath_hold=breath_hold,
     )
     skeleton = joints + rng.normal(0.0, SKELETON_JITTER_M, joints.shape)
-    annotation = annotate(plan, subject, rep_index, intensity, render, cameras, n_frames)
+    annotation = annotate(plan, subject, rep_index, render, cameras, n_frames)
     return Repetition(
         frames=frames,
         skeleton_mm=(skeleton * 1000.0).astype(np.float32),
@@ -190,7 +217,6 @@ def annotate(
     plan: RepPlan,
     subject: Subject,
     rep_index: int,
-    intensity: float,
     render: RenderSettings,
     cameras: list[Camera],
     n_frames: int,
@@ -236,7 +262,8 @@ def annotate(
         "subject": subject.to_dict(),
         "skill": subject.skill,
         "repetition": rep_index + 1,
-        "load_intensity": round(intensity, 3),
+        "load_intensity": round(plan.intensity, 3),
+        "fatigue": round(plan.fatigue, 3),
         "duration_s": round(n_frames / render.fps, 3),
         "num_frames": n_frames,
         "phases": phases,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fusion.data.skeletons import FLEX21
 from fusion.data.synth.kinematics import (
@@ -67,9 +68,10 @@ def test_two_bone_ik_reaches_target_with_fixed_lengths():
     np.testing.assert_allclose(np.linalg.norm(target - mid, axis=1)[reachable], 0.42, atol=1e-6)
 
 
-def test_every_action_keeps_bones_rigid_and_feet_on_the_floor(fkg, make_plan):
+@pytest.mark.parametrize("seed", range(4))
+def test_every_action_keeps_bones_rigid_and_feet_on_the_floor(fkg, make_plan, seed):
     for action_id in fkg.action_ids:
-        plan, _ = make_plan(action_id)
+        plan, _ = make_plan(action_id, seed=seed)
         t = np.linspace(0, plan.duration, 40)
         joints, _ = body_joints(plan, t)
         assert joints.shape == (40, 21, 3)
