@@ -83,6 +83,7 @@ class TrainerConfig:
     num_nodes: int = 1
     gradient_clip_val: float = 1.0
     log_every_n_steps: int = 5
+    check_val_every_n_epoch: int = 1  # fewer validations for short epochs of many-epoch runs
     limit_train_batches: Any = None
     limit_val_batches: Any = None
     fast_dev_run: bool = False

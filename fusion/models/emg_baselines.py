@@ -137,16 +137,18 @@ def baseline_predictions(
     records = []
     for clip in clips:
         envelope, shares = model.predict(clip)
-        records.append(
-            {
-                "key": clip["key"],
-                "action": clip["action"],
-                "subject": clip["subject"],
-                "times": _numpy(clip["envelope_times"]),
-                "target": _numpy(clip["envelope"]),
-                "envelope": envelope.astype(np.float32),
-                "contribution_target": _numpy(clip["contribution"]),
-                "contribution": np.asarray(shares, np.float32),
-            }
-        )
+        predicted = {"envelope": envelope.astype(np.float32), "contribution": np.asarray(shares)}
+        records.append(target_record(clip) | predicted)
     return records
+
+
+def target_record(clip: Clip) -> dict[str, Any]:
+    """A clip's identity and true envelope and shares, the part of a record no model changes."""
+    return {
+        "key": clip["key"],
+        "action": clip["action"],
+        "subject": clip["subject"],
+        "times": _numpy(clip["envelope_times"]),
+        "target": _numpy(clip["envelope"]),
+        "contribution_target": _numpy(clip["contribution"]),
+    }

@@ -99,3 +99,19 @@ def test_default_window_spans_two_output_periods():
     default = EnvelopeClock().envelope(sample).values
     np.testing.assert_allclose(default, EnvelopeClock(window_s=0.2).envelope(sample).values)
     assert not np.allclose(default, EnvelopeClock(window_s=0.05).envelope(sample).values)
+
+
+def test_targets_are_remembered_until_the_emg_changes():
+    rng = np.random.default_rng(4)
+    sample = make_sample(rng.normal(size=(2000, 16)), 2000.0, video_fps=10.0)
+    targets = EnvelopeTargets(EnvelopeClock())
+    first = targets(sample)
+    again = targets(sample)
+    assert again["envelope"] is first["envelope"] and len(targets._memo) == 1
+    louder = sample.replace(emg=TimeSeries(2 * sample.emg.values, sample.emg.times, 2000.0))
+    doubled = targets(louder)
+    np.testing.assert_allclose(doubled["envelope"], 2 * first["envelope"], rtol=1e-5)
+    assert len(targets._memo) == 2
+    full = EnvelopeTargets(EnvelopeClock(), memo_limit=0)
+    np.testing.assert_array_equal(full(sample)["envelope"], first["envelope"])
+    assert not full._memo
