@@ -301,7 +301,8 @@ def body_joints(plan: RepPlan, t: np.ndarray) -> tuple[np.ndarray, dict[str, np.
     pelvis = np.stack(
         [c["pelvis_side"], dims.hip_height * (1.0 - c["hip_drop"]), -c["pelvis_back"]], axis=-1
     )
-    pelvis = _within_leg_reach(plan, c, pelvis)
+    ankles = {s: _planted_ankle(plan, c, s, sign) for s, sign in SIDE_SIGN.items()}
+    pelvis = _within_leg_reach(plan, ankles, pelvis)
     for s, sign in SIDE_SIGN.items():
         local_u = direction(c[f"{s}_uarm_fwd"], c[f"{s}_uarm_out"], sign, up=False)
         local_f = direction(c[f"{s}_farm_fwd"], c[f"{s}_farm_out"], sign, up=False)
@@ -310,7 +311,7 @@ def body_joints(plan: RepPlan, t: np.ndarray) -> tuple[np.ndarray, dict[str, np.
         elevation = axis_rotation("z", sign * c[f"{s}_clav_elev"])
         protraction = axis_rotation("y", -sign * c[f"{s}_clav_protract"])
         frames[f"{s}_clav"] = trunk_rot @ protraction @ elevation
-        thigh, shank, ankle_rot = _leg(plan, c, s, sign, pelvis)
+        thigh, shank, ankle_rot = _leg(plan, c, s, sign, pelvis, ankles[s])
         directions[f"{s}_thigh"], directions[f"{s}_shank"] = thigh, shank
         frames[f"{s}_ankle"] = ankle_rot
     joints = pose_joints(dims, directions, frames, pelvis)
@@ -335,7 +336,9 @@ def _planted_ankle(plan: RepPlan, c: dict[str, np.ndarray], s: str, sign: float)
     )
 
 
-def _within_leg_reach(plan: RepPlan, c: dict[str, np.ndarray], pelvis: np.ndarray) -> np.ndarray:
+def _within_leg_reach(
+    plan: RepPlan, ankles: dict[str, np.ndarray], pelvis: np.ndarray
+) -> np.ndarray:
     """Lower the pelvis (T, 3) where a hip would be farther from its ankle than the leg reaches.
 
     A wide stance or a sideways sway with straight legs would otherwise pull the feet off the
@@ -345,7 +348,7 @@ def _within_leg_reach(plan: RepPlan, c: dict[str, np.ndarray], pelvis: np.ndarra
     reach = (dims.thigh + dims.shank) * (1.0 - 1e-3)
     height = pelvis[:, 1]
     for s, sign in SIDE_SIGN.items():
-        ankle = _planted_ankle(plan, c, s, sign)
+        ankle = ankles[s]
         hip = pelvis + np.array([sign * dims.hip_half_width, 0.0, 0.0])
         across = np.hypot(hip[:, 0] - ankle[:, 0], hip[:, 2] - ankle[:, 2])
         height = np.minimum(height, ankle[:, 1] + np.sqrt(np.clip(reach**2 - across**2, 0, None)))
@@ -353,13 +356,17 @@ def _within_leg_reach(plan: RepPlan, c: dict[str, np.ndarray], pelvis: np.ndarra
 
 
 def _leg(
-    plan: RepPlan, c: dict[str, np.ndarray], s: str, sign: float, pelvis: np.ndarray
+    plan: RepPlan,
+    c: dict[str, np.ndarray],
+    s: str,
+    sign: float,
+    pelvis: np.ndarray,
+    ankle: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Thigh and shank directions by IK from the hip to the planted ankle, and the foot frame."""
     dims = plan.dims
     n = pelvis.shape[0]
     heel = c[f"{s}_heel_lift"]
-    ankle = _planted_ankle(plan, c, s, sign)
     hip = pelvis + np.array([sign * dims.hip_half_width, 0.0, 0.0])
     turn_out = 0.15 - c[f"{s}_knee_in"]
     pole = np.stack([sign * np.sin(turn_out), np.zeros(n), np.cos(turn_out)], axis=-1)

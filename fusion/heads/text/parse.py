@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from fusion.heads.text.templates import error_phrase
+from fusion.heads.text.templates import Answer, error_phrase
 
 NUMBER = r"(\d+(?:\.\d+)?)"
 SPAN = re.compile(rf"^\s*,?\s*(?:from|between)\s+{NUMBER}\s*s\s+(?:to|and)\s+{NUMBER}\s*s")
@@ -21,13 +21,9 @@ NONE_SAID = re.compile(r"\bno (?:technique )?errors?\b|\bwithout (?:any )?errors
 
 
 @dataclass(frozen=True)
-class ParsedAnswer:
+class ParsedAnswer(Answer):
     """What an answer says; `parsed` is False when it says nothing usable about errors."""
 
-    action: str | None
-    errors: tuple[str, ...]
-    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
-    score: float | None = None
     parsed: bool = True
 
 
