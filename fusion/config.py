@@ -61,6 +61,7 @@ class LossWeights:
 
 @dataclass
 class TaskConfig:
+    kind: str = "aqa"  # aqa | text: which task trains (configs/task/<name>.yaml sets it)
     loss: LossWeights = field(default_factory=LossWeights)
     lr: float = 1e-3
     weight_decay: float = 0.01
@@ -99,6 +100,73 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+@dataclass
+class LMConfig:
+    """The text head's causal LM: a local checkpoint, or the tiny random Qwen2 sized here."""
+
+    pretrained: str | None = None  # a save_pretrained folder (model + tokenizer)
+    vocab_size: int = 1024  # BPE size of the tokenizer built from the FKG and templates
+    hidden: int = 128
+    intermediate: int = 256
+    layers: int = 2
+    heads: int = 4
+    kv_heads: int = 2
+    max_length: int = 512  # positions: prompt + modality tokens + answer
+
+
+@dataclass
+class LoRAConfig:
+    """LoRA adapters on the LM (peft); r = 0 turns them off."""
+
+    r: int = 0
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+
+
+@dataclass
+class TextModelConfig(ModelConfig):
+    """Encoders and fuser as in AQA, a projector (`linear` | `mlp2x_gelu`) and the LM."""
+
+    projector: str = "mlp2x_gelu"
+    tokens_per_modality: int = 8  # fused tokens resampled per modality into the prompt
+    lm: LMConfig = field(default_factory=LMConfig)
+    tunable_parts: list[str] = field(default_factory=lambda: ["projector", "encoders", "lm"])
+    lora: LoRAConfig = field(default_factory=LoRAConfig)
+
+
+@dataclass
+class TextTaskConfig:
+    """The text task: what is asked, how answers are worded, and the optimiser."""
+
+    kind: str = "text"
+    style: str = "study"  # study (one prompt type) | flex-videoqa (the four questions)
+    prompt: str = "errors"  # study: basic | errors | temporal
+    with_score: bool = False  # study answers end with the 0-100 score when it is known
+    paraphrase: bool = True  # training answers in a random paraphrase (evaluation: the first)
+    max_new_tokens: int = 96
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_epochs: int = 1
+    fkg: str | None = None  # FKG YAML; None = configs/fkg/flex.yaml
+
+
+@dataclass
+class TextRunConfig:
+    name: str = "text"
+    seed: int = 0
+    out: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: TextModelConfig = field(default_factory=TextModelConfig)
+    task: TextTaskConfig = field(default_factory=TextTaskConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+RUN_SCHEMAS: dict[str, type] = {"aqa": RunConfig, "text": TextRunConfig}
 
 
 @dataclass
@@ -208,10 +276,10 @@ def compose(
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected key=value")
     top = _load(Path(config) if config else CONFIG_ROOT / "train.yaml")
-    merged = OmegaConf.structured(RunConfig)
     try:
         group_overrides = [o for o in overrides if o.split("=", 1)[0] in GROUPS]
         choices = OmegaConf.merge(top, OmegaConf.from_dotlist(group_overrides))
+        merged = OmegaConf.structured(RUN_SCHEMAS[_task_kind(choices.get("task"), overrides)])
         for group in GROUPS:
             choice = choices.get(group)
             if isinstance(choice, str):
@@ -230,6 +298,21 @@ def compose(
     except OmegaConfBaseException as error:
         raise _config_error(error) from None
     return merged
+
+
+def _task_kind(task: Any, overrides: list[str] | tuple[str, ...]) -> str:
+    """`aqa` or `text`: a `task.kind=` override, else the chosen task file's or mapping's kind."""
+    kind = "aqa"
+    if isinstance(task, str):
+        kind = load_group("task", task).get("kind", "aqa")
+    elif isinstance(task, DictConfig):
+        kind = task.get("kind", "aqa")
+    for item in overrides:
+        if item.startswith("task.kind="):
+            kind = item.split("=", 1)[1]
+    if kind not in RUN_SCHEMAS:
+        raise ConfigError(f"config: task.kind: unknown {kind!r}; known: {', '.join(RUN_SCHEMAS)}")
+    return kind
 
 
 def to_container(config: DictConfig) -> dict[str, Any]:

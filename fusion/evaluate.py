@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 
 from fusion.data.datamodule import FusionDataModule
 from fusion.report import write_predictions
-from fusion.tasks.aqa import AQATask
+from fusion.train import TASKS
 
 
 def evaluate(
@@ -19,7 +20,9 @@ def evaluate(
     """Run the split through the checkpoint; write metrics.json and predictions.csv."""
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    task = AQATask.load_from_checkpoint(str(checkpoint), map_location="cpu")
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    kind = saved["hyper_parameters"]["config"]["task"].get("kind", "aqa")
+    task = TASKS[kind].load_from_checkpoint(str(checkpoint), map_location="cpu")
     folder = out or checkpoint.parent.parent / f"eval-{split}"
     folder.mkdir(parents=True, exist_ok=True)
     datamodule = FusionDataModule(task.config["data"])

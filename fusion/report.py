@@ -65,30 +65,68 @@ def prediction_rows(task: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def text_prediction_rows(task: Any) -> list[dict[str, Any]]:
+    """One row per test sample and question: the reference and generated answers, and what
+    the generated one was parsed to."""
+    rows = []
+    for row in getattr(task, "last_predictions", []):
+        parsed = task.parsed(row)
+        for turn in row["turns"]:
+            said = parsed[turn.kind]
+            rows.append(
+                {
+                    "key": row["key"],
+                    "action": turn.truth.action,
+                    "turn": turn.kind,
+                    "question": turn.question,
+                    "reference": turn.answer,
+                    "generated": row["generated"][turn.kind],
+                    "parsed": int(said.parsed),
+                    "action_pred": said.action or "",
+                    "errors_true": ";".join(turn.truth.errors),
+                    "errors_pred": ";".join(said.errors),
+                    "spans_pred": ";".join(
+                        f"{n}@{s:.2f}-{e:.2f}s" for n, (s, e) in said.spans.items()
+                    ),
+                    "score_pred": "" if said.score is None else f"{said.score:.0f}",
+                }
+            )
+    return rows
+
+
+TEXT_COLUMNS = (
+    "key", "action", "turn", "question", "reference", "generated", "parsed", "action_pred",
+    "errors_true", "errors_pred", "spans_pred", "score_pred",
+)  # fmt: skip
+
+
 def write_predictions(task: Any, path: Path) -> Path:
-    """predictions.csv, written through a temporary file."""
+    """predictions.csv (per sample for AQA, per question for the text task), written through a
+    temporary file."""
+    text = hasattr(task, "parsed")
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=TEXT_COLUMNS if text else COLUMNS)
         writer.writeheader()
-        writer.writerows(prediction_rows(task))
+        writer.writerows(text_prediction_rows(task) if text else prediction_rows(task))
     os.replace(tmp, path)
     return path
 
 
-def _learning_curves(folder: Path) -> None:
+def _learning_curves(folder: Path, loss: str, metric: str, label: str) -> None:
+    """Training and validation loss beside one validation metric, per epoch."""
     log = folder / "metrics.csv"
     if not log.is_file():
         return
     with log.open() as handle:
         records = list(csv.DictReader(handle))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for name, ax in (("train/total_epoch", axes[0]), ("val/loss", axes[0]), ("val/rho", axes[1])):
+    for name, ax in ((loss, axes[0]), ("val/loss", axes[0]), (metric, axes[1])):
         points = [(int(r["epoch"]), float(r[name])) for r in records if r.get(name)]
         if points:
             ax.plot(*zip(*points, strict=True), marker="o", label=name)
     axes[0].set(xlabel="epoch", ylabel="loss", title="losses")
-    axes[1].set(xlabel="epoch", ylabel="Spearman rho", title="validation rho")
+    axes[1].set(xlabel="epoch", ylabel=label, title=f"validation {label}")
     for ax in axes:
         ax.legend()
     fig.tight_layout()
@@ -145,8 +183,11 @@ def _error_f1(folder: Path, scores: dict[str, float]) -> None:
 
 
 def write_plots(folder: Path, task: Any) -> None:
-    """learning_curves.png, scores.png, error_f1.png in the run folder."""
+    """learning_curves.png, and for AQA scores.png and error_f1.png, in the run folder."""
+    if hasattr(task, "parsed"):
+        _learning_curves(folder, "train/loss_epoch", "val/error_f1", "error macro-F1")
+        return
     rows = getattr(task, "last_predictions", [])
-    _learning_curves(folder)
+    _learning_curves(folder, "train/total_epoch", "val/rho", "Spearman rho")
     _scores(folder, rows)
     _error_f1(folder, per_error_f1(task, rows))

@@ -14,6 +14,9 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("test/error_f1", "error macro-F1"),
     ("test/error_ap", "error macro-AP"),
     ("test/temporal_ap", "temporal mAP @ tIoU 0.5"),
+    ("test/parse_rate", "answers parsed"),
+    ("test/bleu", "BLEU"),
+    ("test/chrf", "chrF++"),
 )
 
 

@@ -21,6 +21,9 @@ from fusion.data.callbacks import SkippedSamples
 from fusion.data.datamodule import FusionDataModule
 from fusion.report import write_plots, write_predictions
 from fusion.tasks.aqa import AQATask
+from fusion.tasks.text import TextTask
+
+TASKS: dict[str, type[pl.LightningModule]] = {"aqa": AQATask, "text": TextTask}
 
 
 def run_folder(config: DictConfig) -> Path:
@@ -66,7 +69,7 @@ def train(config: DictConfig, resume: str | None = None) -> tuple[Path, dict[str
     (folder / "config.yaml").write_text(OmegaConf.to_yaml(config))
     datamodule = FusionDataModule(config.data)
     check_modalities(list(config.model.modalities), datamodule)
-    task = AQATask(to_container(config))
+    task = TASKS[config.task.kind](to_container(config))
     checkpoint = ModelCheckpoint(
         dirpath=str(folder / "checkpoints"),
         filename="best",

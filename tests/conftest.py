@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fusion.config import compose, to_container
 from fusion.data.synth.generate import generate
 
 
@@ -54,3 +55,36 @@ def flex_subset(flex_root, tmp_path) -> Callable[[int], Path]:
 def faqa_copy(faqa_root, tmp_path) -> Path:
     """A private, writable copy of the Fitness-AQA fixture for tests that damage files."""
     return Path(shutil.copytree(faqa_root, tmp_path / "ds"))
+
+
+@pytest.fixture(scope="session")
+def text_config() -> Callable[..., dict]:
+    """Makes a light text-task run config: pose + physio, concat fusion, a 64-wide LM."""
+
+    def make(root: Path, cache: Path, *extra: str) -> dict:
+        config = compose(
+            None,
+            [
+                "task=text",
+                f"data.reader.root={root}",
+                f"data.cache.dir={cache}",
+                "data.cache.workers=1",
+                "data.loader.num_workers=0",
+                "data.loader.batch_size=4",
+                "data.split.protocol=random",
+                "data.augment=[]",
+                "model.modalities=[pose,physio]",
+                "model.dim=32",
+                "model.encoders.pose.dim=32",
+                "model.encoders.physio.dim=16",
+                "model.lm.hidden=64",
+                "model.lm.intermediate=128",
+                "model.lm.heads=2",
+                "model.lm.kv_heads=1",
+                *extra,
+            ],
+        )
+        config.model.fuser = {"name": "concat", "dropout": 0.0}
+        return to_container(config)
+
+    return make

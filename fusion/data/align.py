@@ -52,7 +52,8 @@ def clip_window(sample: Sample) -> tuple[float, float]:
 
 
 def to_frame_grid(sample: Sample, frames: int) -> Sample:
-    """Cut every modality to the clip window and keep `frames` evenly spaced video frames."""
+    """Cut every modality to the clip window and keep `frames` evenly spaced video frames;
+    the window's length is kept as the sample's `duration_s`."""
     start, end = clip_window(sample)
     changes: dict[str, TimeSeries] = {}
     for name in MODALITIES:
@@ -63,4 +64,4 @@ def to_frame_grid(sample: Sample, frames: int) -> Sample:
             changes[name] = series.take(clip_indices(len(series.values), frames))
         else:
             changes[name] = crop_to(series, start, end)
-    return sample.replace(**changes)
+    return sample.replace(**changes, duration_s=end - start)

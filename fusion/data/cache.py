@@ -41,7 +41,7 @@ from fusion.data.sample import (
     TimeSeries,
 )
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: samples.json keeps each repetition's duration_s
 SIGNALS: tuple[str, ...] = ("pose", "emg", "physio")
 Preprocess = Callable[[Sample, np.random.Generator], Sample]
 log = logging.getLogger(__name__)
@@ -180,6 +180,7 @@ def _meta(sample: Sample) -> dict:
         "skeleton": sample.skeleton,
         "present": list(sample.present),
         "rates": {m: sample.modality(m).rate_hz for m in sample.present},
+        "duration_s": sample.duration_s,
     }
 
 
@@ -355,6 +356,7 @@ class CacheStore:
             provenance=provenance,
             emg_channels=tuple(meta["emg_channels"]),
             skeleton=meta["skeleton"],
+            duration_s=meta["duration_s"],
             **changes,
         )
 

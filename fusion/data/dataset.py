@@ -166,11 +166,13 @@ class ClipDataset(Dataset):
 
 def to_item(sample: Sample, view_mask: np.ndarray) -> dict[str, Any]:
     """Tensors of one sample, as compact as cached: video uint8 channels-last (V, T, H, W, 3),
-    signals float16 when the cache gave float16 (else float32).
+    signals float16 when the cache gave float16 (else float32); `duration` in seconds (NaN
+    when unknown).
 
     The DataModule makes them float32 (video channels-first, normalised) per batch on the device.
     """
     item: dict[str, Any] = {"key": sample.key, "subject": sample.provenance.subject}
+    item["duration"] = float("nan") if sample.duration_s is None else float(sample.duration_s)
     if sample.video is not None:
         values = torch.from_numpy(np.ascontiguousarray(sample.video.values))
         item["video"] = rearrange(values, "t v h w c -> v t h w c")

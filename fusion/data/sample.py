@@ -113,6 +113,7 @@ class Sample:
     """One repetition: modalities (None when missing), labels, provenance.
 
     `emg_channels` and `skeleton` name the columns of emg and the joints of pose.
+    `duration_s` is the repetition's length once aligned (a clip keeps only some frames).
     """
 
     key: str
@@ -124,6 +125,7 @@ class Sample:
     physio: TimeSeries | None = None
     emg_channels: tuple[str, ...] = ()
     skeleton: str = "flex21"
+    duration_s: float | None = None  # the repetition's length, set when cut to its clip window
 
     def modality(self, name: str) -> TimeSeries | None:
         return getattr(self, name)

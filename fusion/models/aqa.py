@@ -9,9 +9,8 @@ import torch
 from torch import nn
 
 from fusion.encoders.base import Tokens
-from fusion.encoders.registry import build_encoders, component_spec
-from fusion.fusers.registry import build_fuser
 from fusion.heads.aqa import AQAHead
+from fusion.models.backbone import build_backbone, encode
 
 
 class AQAModel(nn.Module):
@@ -30,19 +29,13 @@ class AQAModel(nn.Module):
     ) -> None:
         super().__init__()
         self.modalities = tuple(sorted(modalities))
-        self.encoders = build_encoders(modalities, encoders)
+        self.encoders, self.fuser = build_backbone(modalities, encoders, fuser, dim)
         dims = {m: e.out_dim for m, e in self.encoders.items()}
-        name, options = component_spec(fuser, "model.fuser")
-        self.fuser = build_fuser(name, dims=dims, dim=dim, **options)
         self.head = AQAHead(dim, weight_table, slot_names, num_names, encoder_dims=dims, **head)
 
     def encode(self, batch: Mapping[str, torch.Tensor]) -> dict[str, Tokens]:
         """Tokens of every configured modality the batch has."""
-        return {
-            m: self.encoders[m](batch[m], batch[f"{m}_mask"], batch[f"{m}_times"])
-            for m in self.modalities
-            if m in batch
-        }
+        return encode(self.encoders, batch)
 
     def forward(
         self, batch: Mapping[str, torch.Tensor], action: torch.Tensor | None = None

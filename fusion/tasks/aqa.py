@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
@@ -28,6 +27,7 @@ from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
 from fusion.tasks.optim import adamw_warmup_cosine
+from fusion.tasks.parts import PartsTask
 
 PARTS = ("val", "test")
 SCORE_LOSSES = ("mse", "huber")
@@ -59,7 +59,7 @@ def frame_targets(
     return inside.float(), known.unsqueeze(1).expand_as(inside)
 
 
-class AQATask(pl.LightningModule):
+class AQATask(PartsTask):
     """Multi-task AQA: action, errors, error spans, direct and FKG scores."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -215,18 +215,6 @@ class AQATask(pl.LightningModule):
                     "bin_width": out["bin_width"][i],
                 }
             )
-
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._eval_step("val", batch)
-
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        self._eval_step("test", batch)
-
-    def on_validation_epoch_end(self) -> None:
-        self._epoch_end("val")
-
-    def on_test_epoch_end(self) -> None:
-        self._epoch_end("test")
 
     def predictions(self, part: str) -> list[dict[str, Any]]:
         """Per-sample predictions of the last epoch of `part`, clips averaged per key."""

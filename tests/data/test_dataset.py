@@ -42,6 +42,13 @@ def test_items_have_clip_frames_times_and_targets(store, targets):
     assert item["score"] == 51.0 and item["errors"].sum() == 1.0
 
 
+def test_items_carry_the_whole_repetitions_duration_through_the_cache(store, targets):
+    # fake sample i has 20 + i video frames at 10 Hz; a 3-frame clip keeps the whole length
+    data = ClipDataset(store, [Entry(1), Entry(3)], targets, frames=3)
+    assert [data[0]["duration"], data[1]["duration"]] == pytest.approx([2.1, 2.3])
+    assert collate([data[0], data[1]])["duration"].tolist() == pytest.approx([2.1, 2.3])
+
+
 def test_test_clips_differ_and_training_jitters(store, targets):
     data = ClipDataset(store, [Entry(0, clip=0), Entry(0, clip=1)], targets, frames=3, clips=2)
     assert not torch.equal(data[0]["video_times"], data[1]["video_times"])

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from fusion.heads.text.splice import IGNORE_INDEX, build_projector, pad_spliced, splice
+from fusion.constants import IGNORE_INDEX
+from fusion.heads.text.splice import build_projector, pad_spliced, splice
 
 VIDEO, POSE = 90, 91
 
@@ -52,6 +53,11 @@ def test_padding_masks_and_ignores_the_tail(embed):
     assert batch["inputs_embeds"].shape == (2, 4, 8)
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
     assert batch["labels"][1].tolist() == [IGNORE_INDEX, 5, 6, IGNORE_INDEX]
+    left = pad_spliced([a, b], left=True)
+    assert left["attention_mask"].tolist() == [[1, 1, 1, 1], [0, 1, 1, 1]]
+    assert left["labels"][1].tolist() == [IGNORE_INDEX, IGNORE_INDEX, 5, 6]
+    assert torch.equal(left["inputs_embeds"][1, 1:], batch["inputs_embeds"][1, :3])
+    assert not left["inputs_embeds"][1, 0].any()
 
 
 @pytest.mark.parametrize(("name", "layers"), [("linear", 1), ("mlp2x_gelu", 3)])

@@ -3,7 +3,9 @@
 The parser knows the vocabulary (exercise names and error ids), not the templates, so it reads
 every paraphrase of `fusion.heads.text.templates` and free variations of them. Longer phrases
 are matched first and their text is then blanked, so the error `knees` is not found inside
-`knees inward`. An answer that neither lists an error nor says there is none is unparsed.
+`knees inward`. Text after "Feedback:" (FLEX-VideoQA's coaching cues, which name body parts
+such as `knees`) lists no errors. An answer that neither lists an error nor says there is none
+is unparsed.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ class ParsedAnswer(Answer):
 
 def parse_answer(text: str, actions: Sequence[str], errors: Sequence[str]) -> ParsedAnswer:
     """Read `text` against the exercise names and error ids it may mention."""
-    lowered = text.lower()
-    action, lowered = _first_match(lowered, actions)
+    said, _, _ = text.lower().partition("feedback:")  # coaching cues name body parts
+    action, lowered = _first_match(said, actions)
     found: list[str] = []
     spans: dict[str, tuple[float, float]] = {}
     for name in sorted(errors, key=lambda e: -len(error_phrase(e))):

@@ -15,13 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-IGNORE_INDEX = -100
-PLACEHOLDERS: dict[str, str] = {
-    "video": "<video>",
-    "pose": "<pose>",
-    "emg": "<emg>",
-    "physio": "<physio>",
-}
+from fusion.constants import IGNORE_INDEX
 
 
 def build_projector(name: str, in_dim: int, out_dim: int) -> nn.Module:
@@ -91,8 +85,12 @@ def splice(
     return SplicedSample(torch.cat(pieces), torch.cat(labels))
 
 
-def pad_spliced(samples: Sequence[SplicedSample]) -> dict[str, torch.Tensor]:
-    """Right-pad to the longest: inputs_embeds (B, T, D), labels (B, T), attention_mask."""
+def pad_spliced(samples: Sequence[SplicedSample], left: bool = False) -> dict[str, torch.Tensor]:
+    """Pad to the longest: inputs_embeds (B, T, D), labels (B, T), attention_mask (B, T).
+
+    Training pads on the right; generation pads on the left, so every prompt ends where the
+    first new token goes.
+    """
     longest = max(len(s.labels) for s in samples)
     dim = samples[0].embeds.shape[1]
     embeds = samples[0].embeds.new_zeros(len(samples), longest, dim)
@@ -100,5 +98,6 @@ def pad_spliced(samples: Sequence[SplicedSample]) -> dict[str, torch.Tensor]:
     mask = torch.zeros(len(samples), longest, dtype=torch.long)
     for row, sample in enumerate(samples):
         n = len(sample.labels)
-        embeds[row, :n], labels[row, :n], mask[row, :n] = sample.embeds, sample.labels, 1
+        at = slice(longest - n, longest) if left else slice(0, n)
+        embeds[row, at], labels[row, at], mask[row, at] = sample.embeds, sample.labels, 1
     return {"inputs_embeds": embeds, "labels": labels, "attention_mask": mask}

@@ -56,6 +56,12 @@ SCORE_PHRASES: tuple[str, ...] = (
     "I would score it {score:.0f} out of 100.",
 )
 
+# Distinct wordings of a whole answer: phrase lists shorter than this wrap around.
+PARAPHRASES: int = max(
+    len(p)
+    for p in (EXERCISE_PHRASES, NO_ERROR_PHRASES, ERRORS_PHRASES, SPAN_PHRASES, SCORE_PHRASES)
+)
+
 
 @dataclass(frozen=True)
 class Answer:
