@@ -137,6 +137,7 @@ class TextModelConfig(ModelConfig):
     lm: LMConfig = field(default_factory=LMConfig)
     tunable_parts: list[str] = field(default_factory=lambda: ["projector", "encoders", "lm"])
     lora: LoRAConfig = field(default_factory=LoRAConfig)
+    encoders_from: str | None = None  # a fusion train checkpoint whose encoders/fuser start it
 
 
 @dataclass

@@ -70,3 +70,16 @@ def test_extends_merges_the_parent_and_refuses_cycles(tmp_path):
     child.write_text("extends: [default]\n")
     with pytest.raises(ConfigError, match="extends: expected the name of a model config"):
         compose(None, [f"model={child}"])
+
+
+def test_the_task_kind_chooses_the_run_schema():
+    default = compose(None, [])
+    assert default.name == "aqa" and default.task.kind == "aqa" and "lm" not in default.model
+    text = compose(None, ["task=text", "model.lm.hidden=64", "model.lora.r=4"])
+    assert text.name == "text" and text.task.kind == "text" and text.task.prompt == "errors"
+    assert text.model.lm.hidden == 64 and text.model.lora.r == 4
+    assert text.model.modalities == default.model.modalities  # same model group file
+    with pytest.raises(ConfigError, match="task.prompt"):
+        compose(None, ["task.prompt=temporal"])  # an AQA run has no prompt
+    with pytest.raises(ConfigError, match="task.kind: unknown 'chat'; known: aqa, text"):
+        compose(None, ["task.kind=chat"])

@@ -10,7 +10,7 @@ from fusion.data.sample import DataError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `bench` command and its `data` and `video2emg` subcommands."""
+    """Add the `bench` command and its `data`, `video2emg` and `lmm` subcommands."""
     bench = subparsers.add_parser("bench", help="measure throughput (see BENCHMARKS.md)")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCH")
     data = benches.add_parser(
@@ -41,6 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     v2e.add_argument("--quiet", action="store_true", help="no progress bars")
     v2e.set_defaults(func=run_video2emg)
+    lmm = benches.add_parser(
+        "lmm",
+        help="the LLaVA-Video Fitness-AQA study: text head strategies beside the AQA head",
+        description="Run a study file (experiments/fitness_aqa_lmm.yaml): generate its "
+        "dataset if missing, train every run x seed with `fusion train`, and print F1 and "
+        "temporal AP per error with their means; writes results.csv, results.md and f1.png.",
+    )
+    lmm.add_argument("spec", type=Path, help="study YAML (benchmark: lmm)")
+    lmm.add_argument(
+        "--out", type=Path, default=None, help="folder (default: runs/bench/<name>-<time>)"
+    )
+    lmm.add_argument("--quiet", action="store_true", help="no progress bars")
+    lmm.set_defaults(func=run_lmm)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
 
@@ -74,4 +87,24 @@ def run_video2emg(args: argparse.Namespace) -> int:
         return 2
     print((out / "results.md").read_text())
     print(f"wrote {out / 'results.csv'}, {out / 'results.md'} and plots in {out}")
+    return 0
+
+
+def run_lmm(args: argparse.Namespace) -> int:
+    import time
+
+    from fusion.bench.lmm import load_spec, run_study
+    from fusion.config import ConfigError
+    from fusion.data.synth.generate import SynthError
+    from fusion.fkg.loader import FKGError
+
+    try:
+        spec = load_spec(args.spec)
+        out = args.out or Path("runs/bench") / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run_study(spec, out, progress=not args.quiet)
+    except (ConfigError, DataError, FKGError, SynthError, ValueError, KeyError) as exc:
+        print(f"fusion bench lmm: {exc}", file=sys.stderr)
+        return 2
+    print((out / "results.md").read_text())
+    print(f"wrote {out / 'results.csv'}, {out / 'results.md'} and {out / 'f1.png'}")
     return 0

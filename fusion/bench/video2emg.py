@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from fusion.bench.predictions import read_predictions, score, write_predictions, write_targets
+from fusion.bench.spec import read_spec
 from fusion.config import (
     ConfigError,
     Video2EMGRunConfig,
@@ -58,14 +59,7 @@ class BenchSpec:
 def load_spec(path: str | Path) -> BenchSpec:
     """Read and check a benchmark YAML; a missing or unknown key is a ConfigError naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such benchmark file")
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    if not isinstance(raw, dict) or raw.get("benchmark") != "video2emg":
-        raise ConfigError(f"{path}: expected a mapping with `benchmark: video2emg`")
-    unknown = sorted(set(raw) - SPEC_KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(SPEC_KEYS)}")
+    raw = read_spec(path, "video2emg", SPEC_KEYS)
     for key in ("protocols", "models"):
         if not isinstance(raw.get(key), dict) or not raw[key]:
             raise ConfigError(f"{path}: {key}: expected a non-empty mapping of name -> overrides")

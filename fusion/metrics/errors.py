@@ -15,6 +15,7 @@ from torchmetrics.functional.classification import binary_average_precision, bin
 from torchmetrics.utilities import dim_zero_cat
 
 from fusion.constants import IGNORE_INDEX
+from fusion.fkg.graph import FitnessKnowledgeGraph
 
 
 class ActionAccuracy(Metric):
@@ -199,3 +200,16 @@ def best_on_grid(quality: Callable[[float], float], grid: torch.Tensor | None = 
         if value > best_value:
             best, best_value = threshold, value
     return best
+
+
+def named_per_error(
+    fkg: FitnessKnowledgeGraph, prefix: str, table: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """`<prefix>/<action id>/<error>` for each cell of an (actions, slots) table with a value
+    (a per-error F1 or AP; NaN where the error had no positive)."""
+    out = {}
+    for a, action_id in enumerate(fkg.action_ids):
+        for j, error in enumerate(fkg.action(action_id).errors):
+            if torch.isfinite(table[a, j]):
+                out[f"{prefix}/{action_id}/{error.name}"] = table[a, j]
+    return out

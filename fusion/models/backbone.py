@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,3 +35,37 @@ def encode(encoders: nn.ModuleDict, batch: Mapping[str, torch.Tensor]) -> dict[s
         for m, encoder in encoders.items()
         if m in batch
     }
+
+
+def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
+    """Copy the `encoders.*` and `fuser.*` weights of a `fusion train` checkpoint into `model`
+    (which has `encoders` and `fuser`), e.g. a text model's from a trained AQA model's, as
+    LLaVA starts from a pretrained vision tower. Every one must be there with its shape."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise ValueError(f"model.encoders_from: {path}: no such checkpoint")
+    saved = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    wanted = {
+        f"{part}.{name}": tensor
+        for part in ("encoders", "fuser")
+        for name, tensor in getattr(model, part).state_dict().items()
+    }
+    found = {key.removeprefix("model."): value for key, value in saved.items()}
+    missing = sorted(k for k in wanted if k not in found)
+    if missing:
+        raise ValueError(
+            f"model.encoders_from: {path} lacks {len(missing)} encoder/fuser weights of this "
+            f"model, e.g. {missing[:3]}; it must come from a run with the same encoders and fuser"
+        )
+    wrong = sorted(k for k, v in wanted.items() if found[k].shape != v.shape)
+    if wrong:
+        raise ValueError(
+            f"model.encoders_from: {path}: {wrong[0]} is {tuple(found[wrong[0]].shape)}, this "
+            f"model's is {tuple(wanted[wrong[0]].shape)}; use the same encoder and fuser options"
+        )
+    for part in ("encoders", "fuser"):
+        prefix = f"{part}."
+        getattr(model, part).load_state_dict(
+            {k[len(prefix) :]: v for k, v in found.items() if k.startswith(prefix)}
+        )
+    return len(wanted)

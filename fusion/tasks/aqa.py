@@ -22,6 +22,7 @@ from fusion.metrics.errors import (
     ErrorF1,
     best_on_grid,
     best_threshold,
+    named_per_error,
 )
 from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
@@ -271,6 +272,15 @@ class AQATask(PartsTask):
         self.log(f"{part}/span_threshold", self.span_cut)
         for name, metric in metrics.items():
             value = metric.compute()
+            if name == "error_f1":
+                per_error = named_per_error(self.fkg, "f1", value["per_error"])
+            elif name == "temporal_ap":
+                table = value["per_class"].view(self.num_actions, self.max_errors)
+                per_error = named_per_error(self.fkg, "ap", table)
+            else:
+                per_error = {}
+            for key, cell in per_error.items():
+                self.log(f"{part}/{key}", cell)
             if isinstance(value, dict):
                 value = value["macro"] if "macro" in value else value["mAP"]
             self.log(f"{part}/{name}", value, prog_bar=name in {"rho", "error_f1"})

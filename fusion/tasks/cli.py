@@ -1,4 +1,4 @@
-"""`fusion train` and `fusion eval`: the command-line face of the AQA task."""
+"""`fusion train` and `fusion eval`: the command-line face of the AQA and text tasks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` and `eval` subcommands."""
     train = subparsers.add_parser(
         "train",
-        help="train an AQA model (default: configs/train.yaml on the small dataset)",
+        help="train an AQA or text model (default: configs/train.yaml on the small dataset)",
         description="Compose a run config from configs/<group>/ files and key=value overrides, "
         "train with Lightning, test the best checkpoint and write a run folder.",
     )

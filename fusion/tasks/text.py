@@ -18,14 +18,15 @@ import torch
 from fusion.constants import IGNORE_INDEX
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
-from fusion.heads.text.answers import Turn, turns
+from fusion.heads.text.answers import Turn, labelled_errors, turns
 from fusion.heads.text.parse import ParsedAnswer, parse_answer
 from fusion.heads.text.templates import PARAPHRASES, flex_qa, render_answer
 from fusion.heads.text.tokenizer import tokenizer_digest
-from fusion.metrics.errors import ActionAccuracy, ErrorF1
+from fusion.metrics.errors import ActionAccuracy, ErrorF1, named_per_error
 from fusion.metrics.regression import RelativeL2
 from fusion.metrics.temporal import TemporalAP
 from fusion.metrics.text import corpus_text_scores, gather_texts
+from fusion.models.backbone import load_backbone
 from fusion.models.text import TextModel
 from fusion.tasks.optim import adamw_warmup_cosine
 from fusion.tasks.parts import PartsTask
@@ -68,6 +69,13 @@ class TextTask(PartsTask):
     @property
     def asks_score(self) -> bool:
         return self.style == "flex-videoqa" or bool(self.config["task"]["with_score"])
+
+    def setup(self, stage: str) -> None:
+        """Before fitting (and before a resumed run's own weights are restored), start the
+        encoders and fuser from `model.encoders_from` when it names a checkpoint."""
+        source = self.config["model"].get("encoders_from")
+        if stage == "fit" and source:
+            load_backbone(self.model, source)
 
     def _turns(self, batch: dict[str, Any], paraphrases: list[int]) -> list[list[Turn]]:
         return turns(
@@ -114,6 +122,7 @@ class TextTask(PartsTask):
                 {
                     "key": batch["key"][i],
                     "action": int(batch["action"][i]),
+                    "labelled": labelled_errors(self.fkg, batch, i),
                     "turns": per_row[i],
                     "generated": answers[i],
                 }
@@ -173,29 +182,20 @@ class TextTask(PartsTask):
             value = metric.compute()
             metric.reset()
             if name == "error_f1":
-                out.update(self._per_error("f1", value["per_error"]))
+                out.update(named_per_error(self.fkg, "f1", value["per_error"]))
                 value = value["macro"]
             elif name == "temporal_ap":
                 per_class = value["per_class"].view(self.num_actions, self.max_errors)
-                out.update(self._per_error("ap", per_class))
+                out.update(named_per_error(self.fkg, "ap", per_class))
                 value = value["mAP"]
             out[name] = value
-        return out
-
-    def _per_error(self, name: str, table: torch.Tensor) -> dict[str, torch.Tensor]:
-        """`<name>/<action id>/<error>` for every (action, error) of `table` with a value."""
-        out = {}
-        for a, action_id in enumerate(self.fkg.action_ids):
-            for j, error in enumerate(self.fkg.action(action_id).errors):
-                if torch.isfinite(table[a, j]):
-                    out[f"{name}/{action_id}/{error.name}"] = table[a, j]
         return out
 
     def _error_slots(
         self, rows: list[dict[str, Any]], predictions: list[ParsedAnswer]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(target, 0/1 prediction, mask) per true-action error slot; an unparsed answer is
-        wrong on every slot."""
+        """(target, 0/1 prediction, mask) per labelled error slot of the true action; an
+        unparsed answer is wrong on every slot."""
         shape = (len(rows), self.max_errors)
         target, probs = torch.zeros(shape), torch.zeros(shape)
         mask = torch.zeros(shape, dtype=torch.bool)
@@ -206,7 +206,7 @@ class TextTask(PartsTask):
                 target[i, j] = float(error.name in truth.errors)
                 said = error.name in pred.errors
                 probs[i, j] = float(said if pred.parsed else not target[i, j])
-                mask[i, j] = True
+                mask[i, j] = error.name in row["labelled"]
         return target, probs, mask
 
     def _segments(self, rows: list[dict[str, Any]], predictions: list[ParsedAnswer]) -> tuple:

@@ -11,6 +11,7 @@ from fusion.constants import IGNORE_INDEX, PLACEHOLDER_TOKENS
 from fusion.data.datamodule import FusionDataModule
 from fusion.fkg.loader import load_fkg
 from fusion.heads.text.answers import turns
+from fusion.models.backbone import load_backbone
 from fusion.models.text import TextModel
 
 
@@ -135,3 +136,37 @@ def test_tunable_parts_freeze_the_rest_and_keep_it_in_eval_mode(setting):
         build({**frozen, "model": {**lora, "tunable_parts": ["lm"]}})
     with pytest.raises(ValueError, match="unknown vision"):
         build({**frozen, "model": {**frozen["model"], "tunable_parts": ["vision"]}})
+
+
+def save_as_checkpoint(model: TextModel, path) -> None:
+    """A Lightning-style checkpoint of a task whose `model` is `model`."""
+    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
+
+
+def test_encoders_and_fuser_start_from_another_runs_checkpoint(setting, tmp_path):
+    config, _, _ = setting
+    torch.manual_seed(1)
+    trained = build(config)
+    torch.manual_seed(2)
+    model = build(config)
+    lm_before = {k: v.clone() for k, v in model.lm.state_dict().items()}
+    path = tmp_path / "aqa.ckpt"
+    save_as_checkpoint(trained, path)
+    copied = load_backbone(model, path)
+    assert copied == len(model.encoders.state_dict()) + len(model.fuser.state_dict())
+    for part in ("encoders", "fuser"):
+        mine, theirs = getattr(model, part).state_dict(), getattr(trained, part).state_dict()
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+    assert all(torch.equal(lm_before[k], v) for k, v in model.lm.state_dict().items())
+    with pytest.raises(ValueError, match="no such checkpoint"):
+        load_backbone(model, tmp_path / "none.ckpt")
+    narrow = {**config, "model": {**config["model"], "modalities": ["pose"]}}
+    torch.save(
+        {"state_dict": {f"model.{k}": v for k, v in build(narrow).state_dict().items()}}, path
+    )
+    with pytest.raises(ValueError, match="lacks .* encoder/fuser weights"):
+        load_backbone(model, path)
+    wide = {**config, "model": {**config["model"], "dim": 48}}
+    save_as_checkpoint(build(wide), path)
+    with pytest.raises(ValueError, match="use the same encoder and fuser options"):
+        load_backbone(model, path)

@@ -28,7 +28,14 @@ def row(task: TextTask, truth: Answer, generated: str, prompt: str = "errors") -
     question = render_prompt(prompt, 3.0, [0.5, 1.5])
     reference = render_answer(truth, 0, with_spans=prompt == "temporal")
     turn = Turn("A01/001", question, reference, truth, prompt)
-    return {"key": "A01/001", "action": 0, "turns": [turn], "generated": {prompt: generated}}
+    labelled = tuple(e.name for e in task.fkg.action("A01").errors)
+    return {
+        "key": "A01/001",
+        "action": 0,
+        "labelled": labelled,
+        "turns": [turn],
+        "generated": {prompt: generated},
+    }
 
 
 def test_parsed_answers_are_scored_and_unparsed_ones_count_as_wrong(
@@ -129,3 +136,19 @@ def test_a_text_run_writes_answers_and_reloads_to_the_same_metrics(text_run):
     assert reloaded["test/chrf"] == pytest.approx(metrics["test/chrf"])
     generated = [r["generated"] for r in csv.DictReader((again / "predictions.csv").open())]
     assert generated == [r["generated"] for r in rows]
+
+
+def test_fitting_starts_from_encoders_from_and_reloading_does_not(text_config, flex_root, tmp_path):
+    torch.manual_seed(1)
+    source = task_for(text_config, flex_root, tmp_path)
+    path = tmp_path / "source.ckpt"
+    torch.save({"state_dict": source.state_dict()}, path)
+    torch.manual_seed(2)
+    task = task_for(text_config, flex_root, tmp_path, f"model.encoders_from={path}")
+    first = next(iter(task.model.encoders.parameters()))
+    original = first.detach().clone()
+    task.setup("test")  # evaluation and load_from_checkpoint keep their own weights
+    assert torch.equal(first, original)
+    task.setup("fit")
+    assert torch.equal(first, next(iter(source.model.encoders.parameters())))
+    assert not torch.equal(first, original)

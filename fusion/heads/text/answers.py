@@ -2,9 +2,10 @@
 
 Two conversation styles: `study` asks one question of the LLaVA-Video Fitness-AQA study's
 prompt types (`basic`, `errors`, `temporal`) and answers with the exercise and its errors;
-`flex-videoqa` asks FLEX-VideoQA's four questions, answered from the FKG. A sample whose
-answer cannot be known (no exercise label, or an error of its exercise left unlabelled) is an
-error: an answer that says "no errors" about an unlabelled error would teach a guess.
+`flex-videoqa` asks FLEX-VideoQA's four questions, answered from the FKG. Answers speak of the
+labelled errors only: Fitness-AQA annotates two errors per exercise, so "no errors" there means
+neither of those. A sample without an exercise label, or with none of its errors labelled, is
+an error: its answer could only be a guess.
 """
 
 from __future__ import annotations
@@ -50,14 +51,15 @@ def sample_truth(
     if index == IGNORE_INDEX:
         raise ValueError(f"{key}: the text task needs the exercise label, and this sample has none")
     action = fkg.action(fkg.action_ids[index])
+    labelled = labelled_errors(fkg, batch, row)
+    if not labelled:
+        raise ValueError(
+            f"{key}: no error of {action.id} is labelled, so no answer can say which occur; "
+            "the text task needs error labels"
+        )
     names, spans = [], {}
     for slot, error in enumerate(action.errors):
-        if not bool(batch["errors_mask"][row, slot]):
-            raise ValueError(
-                f"{key}: error {error.name} of {action.id} is not labelled, so no answer can say "
-                "whether it occurs; the text task needs every error of the exercise labelled"
-            )
-        if float(batch["errors"][row, slot]) > 0.5:
+        if error.name in labelled and float(batch["errors"][row, slot]) > 0.5:
             names.append(error.name)
             span = batch["error_spans"][row, slot]
             if bool(torch.isfinite(span).all()):
@@ -66,6 +68,14 @@ def sample_truth(
     if with_score and bool(batch["score_mask"][row]):
         score = float(round(float(batch["score"][row])))
     return Answer(action.name, tuple(names), spans, score)
+
+
+def labelled_errors(fkg: FitnessKnowledgeGraph, batch: dict[str, Any], row: int) -> tuple[str, ...]:
+    """The names of the errors of the row's exercise that were annotated (present or absent)."""
+    action = fkg.action(fkg.action_ids[int(batch["action"][row])])
+    return tuple(
+        e.name for slot, e in enumerate(action.errors) if bool(batch["errors_mask"][row, slot])
+    )
 
 
 def frame_times(batch: dict[str, Any], row: int) -> list[float]:
