@@ -1,7 +1,8 @@
 """A training run end to end: config -> DataModule + task -> Trainer -> test -> run folder.
 
 The run folder holds the resolved config, checkpoints (best by validation loss, and last), the
-Lightning CSV log, `metrics.json`, `predictions.csv` and plots.
+Lightning CSV log, `metrics.json`, `predictions.csv` and plots; a text run also `lm/`, its
+tested LM and tokenizer written by `save_pretrained`.
 """
 
 from __future__ import annotations
@@ -89,4 +90,6 @@ def train(config: DictConfig, resume: str | None = None) -> tuple[Path, dict[str
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     write_predictions(task, folder / "predictions.csv")
     write_plots(folder, task)
+    if isinstance(task, TextTask):
+        task.model.save_language_model(folder / "lm")
     return folder, metrics

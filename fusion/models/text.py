@@ -8,8 +8,10 @@ placeholder for it. `tunable_parts` names what trains; the rest is frozen and ke
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -110,6 +112,17 @@ class TextModel(nn.Module):
                 if not any(p.requires_grad for p in module.parameters()):
                     module.eval()
         return self
+
+    def save_language_model(self, folder: Path) -> Path:
+        """The LM (or its LoRA adapters) and tokenizer via `save_pretrained`, written to a
+        temporary folder and renamed; `model.lm.pretrained` (without LoRA) loads it back."""
+        tmp = folder.with_name(f".{folder.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.lm.save_pretrained(tmp)
+        self.tokenizer.save_pretrained(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+        return folder
 
     def modality_tokens(
         self, batch: Mapping[str, Any]

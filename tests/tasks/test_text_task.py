@@ -13,6 +13,7 @@ from sklearn.metrics import f1_score
 
 from fusion.evaluate import evaluate
 from fusion.heads.text.answers import Turn
+from fusion.heads.text.lm import load_pretrained
 from fusion.heads.text.templates import PARAPHRASES, Answer, render_answer, render_prompt
 from fusion.tasks.text import TextTask
 from fusion.train import train
@@ -131,6 +132,13 @@ def test_a_text_run_writes_answers_and_reloads_to_the_same_metrics(text_run):
     assert {r["key"] for r in rows} == set(split["test"])
     assert all(r["turn"] == "errors" and r["reference"] for r in rows)
     assert (folder / "learning_curves.png").is_file()
+    task = TextTask.load_from_checkpoint(str(folder / "checkpoints" / "best.ckpt"))
+    lm, tokenizer = load_pretrained(folder / "lm")  # the tested LM, saved with save_pretrained
+    ids = tokenizer("<pose>\nWhich exercise is it?", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert torch.allclose(
+            lm.eval()(input_ids=ids).logits, task.model.lm.eval()(input_ids=ids).logits
+        )
     again, reloaded = evaluate(folder / "checkpoints" / "best.ckpt", "test", folder / "again")
     assert reloaded["test/parse_rate"] == pytest.approx(metrics["test/parse_rate"])
     assert reloaded["test/chrf"] == pytest.approx(metrics["test/chrf"])
@@ -152,3 +160,25 @@ def test_fitting_starts_from_encoders_from_and_reloading_does_not(text_config, f
     task.setup("fit")
     assert torch.equal(first, next(iter(source.model.encoders.parameters())))
     assert not torch.equal(first, original)
+
+
+def test_a_flex_videoqa_run_asks_four_questions_per_sample(text_config, flex_root, tmp_path):
+    config = text_config(
+        flex_root,
+        tmp_path / "cache",
+        "task.style=flex-videoqa",
+        "task.max_new_tokens=12",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=1",
+        "trainer.enable_progress_bar=false",
+        f"out={tmp_path / 'runs'}",
+    )
+    folder, metrics = train(OmegaConf.create(config))
+    assert {"test/rl2", "test/bleu", "test/chrf", "test/parse_rate"} <= set(metrics)
+    rows = list(csv.DictReader((folder / "predictions.csv").open()))
+    by_key: dict[str, list[str]] = {}
+    for r in rows:
+        by_key.setdefault(r["key"], []).append(r["turn"])
+    assert all(turns == ["action", "standard", "evaluate", "score"] for turns in by_key.values())
+    score_rows = [r for r in rows if r["turn"] == "score"]
+    assert all("out of 100" in r["reference"] for r in score_rows)
