@@ -55,7 +55,7 @@ class TextModel(nn.Module):
         self.placeholder_ids = {
             m: self.tokenizer.convert_tokens_to_ids(PLACEHOLDER_TOKENS[m]) for m in self.modalities
         }
-        self.tunable = self._freeze(tunable_parts, int(lora["r"]) > 0)
+        self._freeze(tunable_parts, int(lora["r"]) > 0)
 
     @classmethod
     def from_config(cls, model: Mapping[str, Any], fkg: FitnessKnowledgeGraph) -> TextModel:
@@ -80,7 +80,7 @@ class TextModel(nn.Module):
             "lm": [self.lm],
         }
 
-    def _freeze(self, parts: Sequence[str], lora: bool) -> tuple[str, ...]:
+    def _freeze(self, parts: Sequence[str], lora: bool) -> None:
         unknown = sorted(set(parts) - set(TUNABLE_PARTS))
         if unknown:
             raise ValueError(
@@ -101,7 +101,6 @@ class TextModel(nn.Module):
             for name, parameter in self.lm.named_parameters():
                 if "lora_" in name:
                     parameter.requires_grad_(True)
-        return tuple(parts)
 
     def train(self, mode: bool = True) -> TextModel:
         """Train mode for the parts that train: frozen ones keep their normalisation statistics

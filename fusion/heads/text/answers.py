@@ -29,6 +29,7 @@ from fusion.heads.text.templates import (
 )
 
 STYLES: tuple[str, ...] = ("study", "flex-videoqa")
+QUESTION_NAMES: dict[str, str] = {text: name for name, text in QUESTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,5 @@ def turns(
             continue
         action = fkg.action(fkg.action_ids[int(batch["action"][row])])
         qa = flex_qa(action, truth, paraphrases[row])
-        names = {text: name for name, text in QUESTIONS.items()}
-        out.append([Turn(key, q, a, truth, names[q]) for q, a in qa.items()])
+        out.append([Turn(key, q, a, truth, QUESTION_NAMES[q]) for q, a in qa.items()])
     return out
