@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fusion import __version__
+from fusion.ablate import cli as ablate_cli
 from fusion.bench import cli as bench_cli
 from fusion.data import cli as data_cli
 from fusion.data.synth import cli as synth_cli
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fusion {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (synth_cli, data_cli, task_cli, fkg_cli, bench_cli):
+    for module in (synth_cli, data_cli, task_cli, ablate_cli, fkg_cli, bench_cli):
         module.register(subparsers)
     return parser
 

@@ -89,6 +89,7 @@ class TrainerConfig:
     limit_val_batches: Any = None
     fast_dev_run: bool = False
     enable_progress_bar: bool = True
+    enable_model_summary: bool = True
 
 
 @dataclass

@@ -63,10 +63,15 @@ def make_trainer(config: DictConfig, folder: Path, callbacks: list[pl.Callback])
     )
 
 
-def train(config: DictConfig, resume: str | None = None) -> tuple[Path, dict[str, Any]]:
-    """Fit, test the best checkpoint, write everything into a new run folder."""
+def train(
+    config: DictConfig, resume: str | None = None, folder: Path | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Fit, test the best checkpoint, write everything into the run folder: `folder`, the one
+    `resume` (a last.ckpt) lies in, or a new one."""
     pl.seed_everything(config.seed, workers=True)
-    folder = Path(resume).parent.parent if resume else run_folder(config)
+    if folder is None:
+        folder = Path(resume).parent.parent if resume else run_folder(config)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(OmegaConf.to_yaml(config))
     datamodule = FusionDataModule(config.data)
     check_modalities(list(config.model.modalities), datamodule)

@@ -57,6 +57,25 @@ def faqa_copy(faqa_root, tmp_path) -> Path:
     return Path(shutil.copytree(faqa_root, tmp_path / "ds"))
 
 
+def fast_dev_overrides(root: Path, tmp_path: Path) -> list[str]:
+    """`fusion train` overrides for one fast_dev_run batch on a fixture dataset."""
+    return [
+        f"data.reader.root={root}",
+        f"data.cache.dir={tmp_path / 'cache'}",
+        "data.cache.workers=1",
+        "data.loader.num_workers=0",
+        "data.loader.batch_size=2",
+        "data.split.protocol=random",
+        "trainer.fast_dev_run=true",
+    ]
+
+
+@pytest.fixture(scope="session")
+def fast_dev() -> Callable[[Path, Path], list[str]]:
+    """Makes the overrides of one fast_dev_run batch on a fixture dataset (root, tmp_path)."""
+    return fast_dev_overrides
+
+
 @pytest.fixture(scope="session")
 def text_config() -> Callable[..., dict]:
     """Makes a light text-task run config: pose + physio, concat fusion, a 64-wide LM."""

@@ -48,7 +48,7 @@ class LMMSpec:
 def load_spec(path: str | Path) -> LMMSpec:
     """Read and check a study YAML; a missing or unknown key is a ConfigError naming it."""
     path = Path(path)
-    raw = read_spec(path, "lmm", SPEC_KEYS)
+    raw = read_spec(path, SPEC_KEYS, value="lmm")
     runs = raw.get("runs")
     if not isinstance(runs, dict) or not runs:
         raise ConfigError(f"{path}: runs: expected a mapping of name -> list of key=value")

@@ -1,4 +1,5 @@
-"""Reading a `fusion bench` file: a YAML mapping with `benchmark: <kind>` and known keys."""
+"""Reading a study file (`fusion bench`, `fusion ablate`): a YAML mapping with a marker key and
+known keys."""
 
 from __future__ import annotations
 
@@ -6,19 +7,28 @@ from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from fusion.config import ConfigError
 
 
-def read_spec(path: Path, benchmark: str, keys: Set[str]) -> dict[str, Any]:
-    """The file as plain data; not a file, another benchmark or an unknown key is a
-    ConfigError naming the file."""
+def read_spec(
+    path: Path, keys: Set[str], marker: str = "benchmark", value: str | None = None
+) -> dict[str, Any]:
+    """The file as plain data. It must set `marker` (to `value`, or to any name when None);
+    not a file, bad YAML, another kind of file or an unknown key is a ConfigError naming it."""
     if not path.is_file():
-        raise ConfigError(f"{path}: no such benchmark file")
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    if not isinstance(raw, dict) or raw.get("benchmark") != benchmark:
-        raise ConfigError(f"{path}: expected a mapping with `benchmark: {benchmark}`")
+        raise ConfigError(f"{path}: no such {marker} file")
+    try:
+        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    found = raw.get(marker) if isinstance(raw, dict) else None
+    if not found or (value is not None and found != value) or not isinstance(found, str):
+        wanted = f"`{marker}: {value}`" if value else f"`{marker}: <name>`"
+        raise ConfigError(f"{path}: expected a mapping with {wanted}")
     unknown = sorted(set(raw) - set(keys))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(keys)}")

@@ -59,7 +59,7 @@ class BenchSpec:
 def load_spec(path: str | Path) -> BenchSpec:
     """Read and check a benchmark YAML; a missing or unknown key is a ConfigError naming it."""
     path = Path(path)
-    raw = read_spec(path, "video2emg", SPEC_KEYS)
+    raw = read_spec(path, SPEC_KEYS, value="video2emg")
     for key in ("protocols", "models"):
         if not isinstance(raw.get(key), dict) or not raw[key]:
             raise ConfigError(f"{path}: {key}: expected a non-empty mapping of name -> overrides")

@@ -45,6 +45,7 @@ class ClipConfig:
     cache_frames: int = 16
     test_clips: int = 1
     jitter: bool = True  # random offset inside each segment while training
+    views: list[int] | None = None  # views the clips show (1-based ids); None = all, same cache
 
 
 @dataclass

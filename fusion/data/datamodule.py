@@ -161,6 +161,17 @@ class FusionDataModule(pl.LightningDataModule):
     def _dataset(self, part: str, entries: list[Entry], train: bool) -> ClipDataset:
         split = self.split
         views = split.train_views if part == "train" else split.test_views
+        chosen = self.config.clip.views
+        if chosen is not None:
+            unknown = sorted(set(chosen) - set(self.view_ids))
+            allowed = [v for v in (views or self.view_ids) if v in chosen]
+            if unknown or not allowed:
+                raise ValueError(
+                    f"data.clip.views: {list(chosen)} leaves the {part} clips no view; "
+                    f"{self.config.reader.root} has views {list(self.view_ids)}"
+                    + (f" and the {part} side of the split {list(views)}" if views else "")
+                )
+            views = allowed
         return ClipDataset(
             self.source,
             entries,

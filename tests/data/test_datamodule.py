@@ -94,6 +94,30 @@ def test_cross_view_trains_and_tests_on_different_cameras(flex_root, tmp_path):
     assert train["video"].shape[1] == 4 and test["video"].shape[1] == 1
 
 
+def test_clip_views_choose_cameras_from_the_same_cache(flex_root, tmp_path):
+    every = module(flex_root, tmp_path)
+    two = module(flex_root, tmp_path, clip={"views": [2, 4]})
+    assert two.cache_key() == every.cache_key()
+    every.setup()
+    two.setup()
+    full = next(iter(every.val_dataloader()))
+    batch = next(iter(two.val_dataloader()))
+    assert batch["video"].shape[1] == 2
+    assert torch.equal(batch["video"], full["video"][:, [1, 3]])
+    crossed = module(
+        flex_root,
+        tmp_path,
+        clip={"views": [5]},
+        split={"protocol": "cross-view", "test_views": [5]},
+    )
+    crossed.setup()
+    assert next(iter(crossed.test_dataloader()))["video"].shape[1] == 1
+    with pytest.raises(ValueError, match=r"data.clip.views: \[5\] leaves the train clips no view"):
+        crossed.train_dataloader()
+    with pytest.raises(ValueError, match=r"has views \[1, 2, 3, 4, 5\]"):
+        module(flex_root, tmp_path, clip={"views": [9]}).val_dataloader()
+
+
 def test_cross_subject_parts_share_no_subject(flex_root, tmp_path):
     dm = module(flex_root, tmp_path, split={"protocol": "cross-subject"})
     dm.setup()

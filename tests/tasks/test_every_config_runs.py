@@ -26,8 +26,8 @@ def config_cases() -> list[tuple[str, str | None, list[str]]]:
             choice = [f"{group}={path.stem}", *NEEDS.get((group, path.stem), [])]
             cases.append((f"{group}/{path.stem}", None, choice))
     for path in sorted(EXPERIMENTS.rglob("*.yaml")):
-        if "benchmark" in yaml.safe_load(path.read_text()):
-            continue  # a `fusion bench` file: tests/bench composes and runs those
+        if {"benchmark", "ablation"} & set(yaml.safe_load(path.read_text())):
+            continue  # a `fusion bench` or `fusion ablate` file: tests/bench and tests/ablate
         cases.append((str(path.relative_to(EXPERIMENTS.parent)), str(path), []))
     return cases
 
@@ -36,20 +36,14 @@ CASES = config_cases()
 
 
 @pytest.mark.parametrize(("top", "choices"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_config_runs_one_fast_dev_batch(top, choices, request, tmp_path: Path):
+def test_config_runs_one_fast_dev_batch(top, choices, request, fast_dev, tmp_path: Path):
     fitness_aqa = "data=fitness_aqa" in choices
     root = request.getfixturevalue("faqa_root" if fitness_aqa else "flex_root")
     config = compose(
         top,
         [
             *choices,
-            f"data.reader.root={root}",
-            f"data.cache.dir={tmp_path / 'cache'}",
-            "data.cache.workers=1",
-            "data.loader.num_workers=0",
-            "data.loader.batch_size=2",
-            "data.split.protocol=random",
-            "trainer.fast_dev_run=true",
+            *fast_dev(root, tmp_path),
             "trainer.enable_progress_bar=false",
             f"out={tmp_path / 'runs'}",
         ],

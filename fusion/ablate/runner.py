@@ -1,0 +1,243 @@
+"""Running a study's grid: one run folder per resolved config, keyed by its hash.
+
+A rerun skips runs whose folder holds `result.json`, resumes those with a `last.ckpt` and
+starts the rest afresh. A run that raises is recorded with its error (`error.txt` holds the
+traceback) and the others go on. A folder lock keeps two processes off one run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from omegaconf import DictConfig
+
+from fusion.ablate.spec import AblationSpec, PlannedRun
+from fusion.config import ConfigError, compose, to_container
+
+# Keys that name or show a run but do not change what it computes.
+UNHASHED = ("name", "out")
+UNHASHED_TRAINER = ("enable_progress_bar", "enable_model_summary")
+RESULT = "result.json"
+PRINT = functools.partial(print, flush=True)
+
+
+def run_key(config: DictConfig) -> str:
+    """12 hex digits of the SHA-256 of the resolved config, less where it is written."""
+    data = to_container(config)
+    for key in UNHASHED:
+        data.pop(key, None)
+    for key in UNHASHED_TRAINER:
+        data.get("trainer", {}).pop(key, None)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9=,._+-]", "_", label)[:80]
+
+
+@dataclass
+class Job:
+    """A planned run with its composed config and folder (config None: it did not compose)."""
+
+    index: int
+    run: PlannedRun
+    key: str
+    folder: Path | None
+    config: DictConfig | None = None
+    error: str = ""
+
+
+@dataclass
+class Outcome:
+    """What became of a job: done (trained now), finished (an earlier run), failed or busy."""
+
+    job: Job
+    status: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    minutes: float = 0.0
+    error: str = ""
+    resumed_from: int | None = None
+
+
+def plan(spec: AblationSpec, out: Path, extra: list[str]) -> list[Job]:
+    """Compose every run's config; one that does not compose is a job with its error."""
+    jobs = []
+    for index, run in enumerate(spec.runs()):
+        try:
+            config = compose(
+                spec.config,
+                [
+                    *run.overrides,
+                    *extra,
+                    f"name={spec.name}",
+                    "trainer.enable_progress_bar=false",
+                    "trainer.enable_model_summary=false",
+                ],
+            )
+        except ConfigError as error:
+            jobs.append(Job(index, run, "", None, error=str(error)))
+            continue
+        key = run_key(config)
+        folder = out / "runs" / f"{_slug(run.label)}-{key}"
+        config.out = str(folder.parent)
+        jobs.append(Job(index, run, key, folder, config))
+    return jobs
+
+
+def _epochs_done(checkpoint: Path) -> int | None:
+    """Epochs a last.ckpt has finished; None when it cannot be read (start afresh)."""
+    import torch
+
+    try:
+        return 1 + int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint means starting afresh
+        return None
+
+
+def quiet_lightning() -> None:
+    """Keep Lightning's per-run banners (devices, seeds, model summary) out of the progress."""
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def execute(job: Job, threads: int | None = None) -> Outcome:
+    """Train one job in this process (or find it finished); never raises."""
+    if job.config is None or job.folder is None:
+        return Outcome(job, "failed", error=job.error)
+    quiet_lightning()
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    folder = job.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    locks = folder.parent / ".locks"
+    locks.mkdir(exist_ok=True)
+    try:
+        lock = FileLock(str(locks / f"{folder.name}.lock"), timeout=0)
+        lock.acquire()
+    except Timeout:
+        return Outcome(job, "busy", error=f"{folder} is being trained by another process")
+    try:
+        return _execute_locked(job, folder)
+    finally:
+        lock.release()
+
+
+def _execute_locked(job: Job, folder: Path) -> Outcome:
+    result = folder / RESULT
+    if result.is_file():
+        saved = json.loads(result.read_text())
+        return Outcome(job, "finished", saved["metrics"], saved["minutes"])
+    last = folder / "checkpoints" / "last.ckpt"
+    epoch = _epochs_done(last) if last.is_file() else None
+    if epoch is None:
+        for child in folder.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    started = time.perf_counter()
+    try:
+        from fusion.train import train
+
+        _, metrics = train(
+            job.config, resume=str(last) if epoch is not None else None, folder=folder
+        )
+    except Exception as error:  # noqa: BLE001 - a failed run is reported, the others go on
+        (folder / "error.txt").write_text(traceback.format_exc())
+        return Outcome(job, "failed", error=f"{type(error).__name__}: {error}", resumed_from=epoch)
+    minutes = (time.perf_counter() - started) / 60
+    record = {
+        "key": job.key,
+        "label": job.run.label,
+        "axes": job.run.axes,
+        "seed": job.run.seed,
+        "metrics": metrics,
+        "minutes": minutes,
+    }
+    tmp = folder / f".{RESULT}.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    tmp.replace(result)
+    (folder / "error.txt").unlink(missing_ok=True)
+    return Outcome(job, "done", metrics, minutes, resumed_from=epoch)
+
+
+def run_jobs(
+    jobs: list[Job], parallel: int = 1, started: Callable[[Job], None] = lambda job: None
+) -> Iterator[Outcome]:
+    """Outcomes as the jobs end: in order in this process, or from `parallel` processes
+    sharing the CPU cores; `started` hears of each job as it starts (or is queued)."""
+    if parallel <= 1:
+        for job in jobs:
+            started(job)
+            yield execute(job)
+        return
+    threads = max(1, (os.cpu_count() or 1) // parallel)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(parallel, mp_context=context) as pool:
+        futures = []
+        for job in jobs:
+            started(job)
+            futures.append(pool.submit(execute, job, threads))
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+
+
+def describe(outcome: Outcome, metrics: list[str]) -> str:
+    """The progress line's verdict for one run."""
+    if outcome.status == "failed":
+        return f"FAILED: {outcome.error}"
+    if outcome.status == "busy":
+        return f"busy: {outcome.error}"
+    shown = ", ".join(
+        f"{m} {outcome.metrics[m]:.3f}"
+        for m in metrics
+        if isinstance(outcome.metrics.get(m), int | float)
+    )
+    if outcome.status == "finished":
+        return f"finished earlier ({shown})"
+    resumed = (
+        "" if outcome.resumed_from is None else f", resumed after {outcome.resumed_from} epoch(s)"
+    )
+    return f"done in {outcome.minutes:.1f} min{resumed} ({shown})"
+
+
+def run_study(
+    spec: AblationSpec,
+    out: Path,
+    extra: tuple[str, ...] = (),
+    parallel: int = 1,
+    say: Callable[[str], None] = PRINT,
+) -> list[Outcome]:
+    """Plan, run and report every run of the study (a line per run); outcomes in grid order."""
+    jobs = plan(spec, out, list(extra))
+    say(f"[{spec.name}] {len(jobs)} runs under {out / 'runs'}, {parallel} at a time")
+
+    def line(job: Job, text: str) -> None:
+        say(f"[{spec.name}] {job.index + 1}/{len(jobs)} {job.run.label}: {text}")
+
+    def started(job: Job) -> None:
+        if job.folder is None or (job.folder / RESULT).is_file():
+            return
+        resuming = (job.folder / "checkpoints" / "last.ckpt").is_file()
+        line(job, "resuming" if resuming else "training" if parallel <= 1 else "queued")
+
+    outcomes = []
+    for outcome in run_jobs(jobs, parallel, started):
+        line(outcome.job, describe(outcome, spec.metrics))
+        outcomes.append(outcome)
+    return sorted(outcomes, key=lambda o: o.job.index)

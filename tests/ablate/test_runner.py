@@ -1,0 +1,139 @@
+"""The study runner: finished runs are skipped, killed ones resume, failed ones are reported."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from fusion.ablate.results import result_rows, write_csv
+from fusion.ablate.runner import plan, run_key, run_study
+from fusion.ablate.spec import load_spec
+from fusion.config import compose
+
+STUDY = """
+ablation: tiny
+base:
+  - data.split.protocol=random
+  - data.loader.num_workers=0
+  - data.loader.batch_size=4
+  - data.cache.workers=1
+  - data.augment=[]
+  - model.modalities=[pose]
+  - model.dim=32
+  - model.encoders.pose.dim=32
+  - model.fuser.name=concat
+  - trainer.max_epochs={epochs}
+axes:
+  variant:
+    plain: []
+    broken: [model.encoders.pose.dim=-4]
+    unknown: [model.no_such_key=1]
+metrics: [test/rho_fkg]
+"""
+
+
+def tiny_study(tmp_path: Path, flex_root: Path, epochs: int, variants: str = "") -> tuple:
+    text = STUDY.format(epochs=epochs)
+    if variants:
+        keep = variants.split(",")
+        text = "\n".join(
+            line
+            for line in text.splitlines()
+            if not line.strip().endswith(("[]", "=-4]", "=1]"))
+            or line.split(":")[0].strip() in keep
+        )
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    extra = (f"data.reader.root={flex_root}", f"data.cache.dir={tmp_path / 'cache'}")
+    return load_spec(path), extra
+
+
+def test_the_run_key_ignores_where_a_run_is_written_but_not_what_it_computes():
+    base = compose(None, [])
+    assert run_key(base) == run_key(compose(None, ["out=elsewhere", "name=other"]))
+    assert run_key(base) == run_key(compose(None, ["trainer.enable_progress_bar=false"]))
+    assert run_key(base) != run_key(compose(None, ["seed=1"]))
+    assert run_key(base) != run_key(compose(None, ["model.fuser.name=concat"]))
+
+
+def test_failed_runs_are_reported_and_finished_runs_skipped(tmp_path, flex_root):
+    spec, extra = tiny_study(tmp_path, flex_root, epochs=1)
+    out = tmp_path / "study"
+    lines: list[str] = []
+    outcomes = run_study(spec, out, extra, say=lines.append)
+    status = {o.job.run.axes["variant"]: o for o in outcomes}
+    assert status["plain"].status == "done"
+    assert status["broken"].status == "failed"
+    assert "dim" in status["broken"].error
+    assert "Traceback" in (status["broken"].job.folder / "error.txt").read_text()
+    assert status["unknown"].status == "failed"
+    assert "no_such_key" in status["unknown"].error
+    assert any("broken" in line and "FAILED" in line for line in lines)
+    write_csv(result_rows(spec, outcomes), out / "results.csv")
+    rows = {r["variant"]: r for r in csv.DictReader((out / "results.csv").open())}
+    assert rows["broken"]["status"] == "failed" and rows["broken"]["error"]
+    assert float(rows["plain"]["test/rho_fkg"]) == pytest.approx(
+        status["plain"].metrics["test/rho_fkg"]
+    )
+    folder = status["plain"].job.folder
+    saved = json.loads((folder / "result.json").read_text())
+    assert saved["metrics"]["test/rho_fkg"] == status["plain"].metrics["test/rho_fkg"]
+    stamp = (folder / "result.json").stat().st_mtime_ns
+
+    again = run_study(spec, out, extra, say=lines.append)
+    assert [o.status for o in again] == ["finished", "failed", "failed"]
+    assert again[0].metrics == status["plain"].metrics
+    assert (folder / "result.json").stat().st_mtime_ns == stamp
+
+
+def _steps(folder: Path) -> int:
+    return torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+
+
+def test_a_run_killed_mid_way_resumes_with_the_same_number_of_steps(tmp_path, flex_root):
+    epochs = 8
+    spec, extra = tiny_study(tmp_path, flex_root, epochs, variants="plain")
+    out = tmp_path / "killed"
+    (job,) = plan(spec, out, list(extra))
+    last = job.folder / "checkpoints" / "last.ckpt"
+    command = [sys.executable, "-m", "fusion.cli", "ablate", str(spec.path), "--out", str(out)]
+    process = subprocess.Popen(
+        [*command, "--set", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert last.is_file(), "the run never wrote a checkpoint"
+    assert not (job.folder / "result.json").exists(), "the run finished before it was killed"
+    done_before = torch.load(last, weights_only=False)["epoch"] + 1
+    assert done_before < epochs
+
+    lines: list[str] = []
+    (resumed,) = run_study(spec, out, extra, say=lines.append)
+    assert resumed.status == "done"
+    assert resumed.resumed_from is not None and resumed.resumed_from >= done_before
+    assert any("resuming" in line for line in lines)
+    (straight,) = run_study(spec, tmp_path / "straight", extra, say=lambda _: None)
+    assert straight.job.key == resumed.job.key
+    assert _steps(resumed.job.folder) == _steps(straight.job.folder)
+    epochs_logged = {
+        int(row["epoch"])
+        for row in csv.DictReader((resumed.job.folder / "metrics.csv").open())
+        if row.get("val/loss")
+    }
+    # The epochs after the checkpoint are all logged; what the killed process had not yet
+    # flushed to metrics.csv is lost with it.
+    assert set(range(done_before, epochs)) <= epochs_logged

@@ -1,0 +1,31 @@
+"""Every study file under experiments/ runs each of its grid points for one fast_dev_run batch."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fusion.ablate.runner import run_study
+from fusion.ablate.spec import load_spec
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+STUDIES = sorted(
+    path for path in EXPERIMENTS.glob("*.yaml") if "ablation" in yaml.safe_load(path.read_text())
+)
+
+
+def test_the_repository_has_the_issue_studies():
+    assert {p.stem for p in STUDIES} >= {"modalities", "views", "fusers", "annotations"}
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
+def test_every_grid_point_runs_one_fast_dev_batch(path, flex_root, fast_dev, tmp_path):
+    spec = dataclasses.replace(load_spec(path), seeds=load_spec(path).seeds[:1])
+    extra = tuple(fast_dev(flex_root, tmp_path))
+    outcomes = run_study(spec, tmp_path / "study", extra, say=lambda _: None)
+    failed = {o.job.run.label: o.error for o in outcomes if o.status != "done"}
+    assert not failed
+    assert len(outcomes) == len(spec.runs())
