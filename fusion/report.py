@@ -113,46 +113,80 @@ def write_predictions(task: Any, path: Path) -> Path:
     return path
 
 
-def _learning_curves(folder: Path, loss: str, metric: str, label: str) -> None:
-    """Training and validation loss beside one validation metric, per epoch."""
-    log = folder / "metrics.csv"
-    if not log.is_file():
-        return
-    with log.open() as handle:
-        records = list(csv.DictReader(handle))
+LEARNING_CURVES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "aqa": (("train/total_epoch", "val/loss"), "val/rho", "Spearman rho"),
+    "text": (("train/loss_epoch", "train/loss", "val/loss"), "val/error_f1", "error macro-F1"),
+    "video2emg": (("train/loss_epoch", "val/loss"), "val/r", "Pearson r"),
+}  # task kind -> (losses, validation metric, its label) drawn from metrics.csv
+
+
+def read_log(path: Path) -> list[dict[str, str]]:
+    """Lightning's metrics.csv as rows of strings; no rows when the file is absent."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def epoch_curve(records: list[dict[str, str]], name: str) -> list[tuple[int, float]]:
+    """(epoch, mean of the values logged for `name` in it), for the epochs that logged it."""
+    by_epoch: dict[int, list[float]] = {}
+    for record in records:
+        if record.get(name) and record.get("epoch"):
+            by_epoch.setdefault(int(float(record["epoch"])), []).append(float(record[name]))
+    return [(epoch, sum(v) / len(v)) for epoch, v in sorted(by_epoch.items())]
+
+
+def learning_curves_figure(
+    records: list[dict[str, str]], losses: tuple[str, ...], metric: str, label: str
+) -> plt.Figure | None:
+    """Training and validation losses beside one validation metric, per epoch; None if the
+    log holds none of them."""
+    curves = {name: epoch_curve(records, name) for name in (*losses, metric)}
+    if not any(curves.values()):
+        return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for name, ax in ((loss, axes[0]), ("val/loss", axes[0]), (metric, axes[1])):
-        points = [(int(r["epoch"]), float(r[name])) for r in records if r.get(name)]
+    for name, points in curves.items():
         if points:
+            ax = axes[1] if name == metric else axes[0]
             ax.plot(*zip(*points, strict=True), marker="o", label=name)
     axes[0].set(xlabel="epoch", ylabel="loss", title="losses")
     axes[1].set(xlabel="epoch", ylabel=label, title=f"validation {label}")
     for ax in axes:
-        ax.legend()
+        if ax.lines:
+            ax.legend()
     fig.tight_layout()
-    fig.savefig(folder / "learning_curves.png", dpi=100)
-    plt.close(fig)
+    return fig
 
 
-def _scores(folder: Path, rows: list[dict[str, Any]]) -> None:
-    known = [r for r in rows if r["score_mask"]]
-    if not known:
-        return
-    true = [float(r["score"]) for r in known]
+def scores_figure(true: list[float], direct: list[float], fkg: list[float]) -> plt.Figure | None:
+    """Predicted (direct and FKG) against true scores of the scored test samples; None if
+    no sample has a true score."""
+    if not true:
+        return None
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.scatter(true, [float(r["pred_score"]) for r in known], s=12, label="direct")
-    ax.scatter(true, [float(r["fkg_score"]) for r in known], s=12, label="FKG", alpha=0.7)
+    ax.scatter(true, direct, s=12, label="direct")
+    ax.scatter(true, fkg, s=12, label="FKG", alpha=0.7)
     ax.plot([0, 100], [0, 100], color="gray", linewidth=1)
     ax.set(xlabel="true score", ylabel="predicted score", title="test scores", xlim=(0, 100))
     ax.legend()
     fig.tight_layout()
-    fig.savefig(folder / "scores.png", dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def f1_per_name(
+    labelled: dict[str, tuple[list[float], list[int]]], threshold: float
+) -> dict[str, float]:
+    """F1 per error name from its (probabilities, 0/1 labels), for names with a positive."""
+    return {
+        name: float(binary_f1_score(torch.tensor(p), torch.tensor(y), threshold=threshold))
+        for name, (p, y) in sorted(labelled.items())
+        if any(y)
+    }
 
 
 def per_error_f1(task: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     """F1 per FKG error name over the test samples where it was labelled and has a positive."""
-    threshold = task.error_threshold
     by_name: dict[str, tuple[list[float], list[int]]] = {}
     for row in rows:
         action = int(row["action"])
@@ -164,30 +198,45 @@ def per_error_f1(task: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
                 probs, labels = by_name.setdefault(error.name, ([], []))
                 probs.append(float(row["error_probs"][j]))
                 labels.append(int(row["errors"][j] > 0.5))
-    return {
-        name: float(binary_f1_score(torch.tensor(p), torch.tensor(y), threshold=threshold))
-        for name, (p, y) in sorted(by_name.items())
-        if any(y)
-    }
+    return f1_per_name(by_name, task.error_threshold)
 
 
-def _error_f1(folder: Path, scores: dict[str, float]) -> None:
+def error_f1_figure(
+    scores: dict[str, float], title: str = "per-error F1 (test)"
+) -> plt.Figure | None:
+    """Horizontal bars of F1 per error; None when there is none."""
     if not scores:
-        return
+        return None
     fig, ax = plt.subplots(figsize=(8, max(3, 0.22 * len(scores))))
     ax.barh(list(scores), list(scores.values()))
-    ax.set(xlabel="F1", xlim=(0, 1), title="per-error F1 (test)")
+    ax.set(xlabel="F1", xlim=(0, 1), title=title)
     fig.tight_layout()
-    fig.savefig(folder / "error_f1.png", dpi=100)
+    return fig
+
+
+def save_figure(fig: plt.Figure | None, path: Path) -> None:
+    """Write a figure as PNG (nothing when there is no figure) and free it."""
+    if fig is None:
+        return
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def write_plots(folder: Path, task: Any) -> None:
     """learning_curves.png, and for AQA scores.png and error_f1.png, in the run folder."""
-    if hasattr(task, "parsed"):
-        _learning_curves(folder, "train/loss_epoch", "val/error_f1", "error macro-F1")
+    kind = "text" if hasattr(task, "parsed") else "aqa"
+    records = read_log(folder / "metrics.csv")
+    save_figure(
+        learning_curves_figure(records, *LEARNING_CURVES[kind]), folder / "learning_curves.png"
+    )
+    if kind == "text":
         return
     rows = getattr(task, "last_predictions", [])
-    _learning_curves(folder, "train/total_epoch", "val/rho", "Spearman rho")
-    _scores(folder, rows)
-    _error_f1(folder, per_error_f1(task, rows))
+    known = [r for r in rows if r["score_mask"]]
+    figure = scores_figure(
+        [float(r["score"]) for r in known],
+        [float(r["pred_score"]) for r in known],
+        [float(r["fkg_score"]) for r in known],
+    )
+    save_figure(figure, folder / "scores.png")
+    save_figure(error_f1_figure(per_error_f1(task, rows)), folder / "error_f1.png")

@@ -67,13 +67,22 @@ def plot_envelopes(
     targets_of: Mapping[str, Sequence[Mapping[str, Any]]],
     path: Path,
 ) -> Path:
-    """For the first test clips of each protocol: true envelope and every model's prediction
-    (first seed) for the clip's most active muscles."""
+    """envelopes.png: `envelope_figure` of the first test clips of each protocol."""
+    return _save(envelope_figure(records_of, targets_of), path)
+
+
+def envelope_figure(
+    records_of: Mapping[tuple[str, str, int], Sequence[Mapping[str, Any]]],
+    targets_of: Mapping[str, Sequence[Mapping[str, Any]]],
+    clips: int = CLIPS_SHOWN,
+) -> plt.Figure:
+    """For the first `clips` test clips of each protocol: true envelope and every model's
+    prediction (first seed) for the clip's most active muscles."""
     protocols = list(targets_of)
     figure, axes = plt.subplots(
-        len(protocols) * CLIPS_SHOWN,
+        len(protocols) * clips,
         MUSCLES_SHOWN,
-        figsize=(3.2 * MUSCLES_SHOWN, 2.0 * CLIPS_SHOWN * len(protocols)),
+        figsize=(3.2 * MUSCLES_SHOWN, 2.0 * clips * len(protocols)),
         squeeze=False,
     )
     for p, protocol in enumerate(protocols):
@@ -81,11 +90,11 @@ def plot_envelopes(
         for (model, proto, _seed), records in records_of.items():
             if proto == protocol and model not in models:
                 models[model] = {r["key"]: r for r in records}
-        for c, target in enumerate(targets_of[protocol][:CLIPS_SHOWN]):
+        for c, target in enumerate(targets_of[protocol][:clips]):
             names = _channel_names(target["target"].shape[1])
             busiest = np.argsort(-target["target"].mean(0))[:MUSCLES_SHOWN]
             for m, channel in enumerate(busiest):
-                ax = axes[p * CLIPS_SHOWN + c, m]
+                ax = axes[p * clips + c, m]
                 ax.plot(target["times"], target["target"][:, channel], "k", lw=2, label="true")
                 for model, by_key in models.items():
                     predicted = by_key[target["key"]]["envelope"][:, channel]
@@ -93,4 +102,4 @@ def plot_envelopes(
                 ax.set_title(f"{protocol} {target['key']} {names[channel]}", fontsize=7)
                 ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6)
-    return _save(figure, path)
+    return figure

@@ -71,6 +71,49 @@ def write_targets(records: Sequence[Record], path: Path) -> Path:
     return write_npz(path, arrays)
 
 
+def _load_npz(path: Path, kind: str) -> dict[str, np.ndarray]:
+    """Every array of an `.npz` file; a missing or unreadable file is a DataError."""
+    if not path.is_file():
+        raise DataError(path, f"{kind} file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError) as error:
+        raise DataError(path, f"not a readable .npz file ({error})") from None
+
+
+def read_targets(path: Path) -> list[Record]:
+    """A targets file (`write_targets`) -> one record per clip (key, times, target,
+    contribution_target) holding its real rows only, as `read_predictions` expects them."""
+    path = Path(path)
+    arrays = _load_npz(path, "targets")
+    for name in ("keys", "times", "envelope", "contribution"):
+        if name not in arrays:
+            raise DataError(path, f"missing array {name!r} (has {sorted(arrays)})", name)
+    keys, times, envelope = arrays["keys"], arrays["times"], arrays["envelope"]
+    if not (keys.ndim == 1 and times.ndim == 2 and envelope.ndim == 3) or not (
+        len(keys) == len(times) == len(envelope) == len(arrays["contribution"])
+    ):
+        raise DataError(
+            path,
+            f"expected keys (N,), times (N, T), envelope (N, T, C) and contribution (N, P), "
+            f"got {keys.shape}, {times.shape}, {envelope.shape} and "
+            f"{arrays['contribution'].shape}",
+        )
+    records = []
+    for n, key in enumerate(keys):
+        rows = int(np.isfinite(times[n]).sum())
+        records.append(
+            {
+                "key": str(key),
+                "times": times[n, :rows],
+                "target": envelope[n, :rows],
+                "contribution_target": arrays["contribution"][n],
+            }
+        )
+    return records
+
+
 def read_predictions(path: Path, targets: Sequence[Record]) -> list[Record]:
     """A predictions file checked against the test clips' targets -> records to score.
 
@@ -78,13 +121,7 @@ def read_predictions(path: Path, targets: Sequence[Record]) -> list[Record]:
     target's channel and pair counts; anything else is a DataError naming the field.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "predictions file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as error:
-        raise DataError(path, f"not a readable .npz file ({error})") from None
+    arrays = _load_npz(path, "predictions")
     for name in ("keys", "envelope"):
         if name not in arrays:
             raise DataError(path, f"missing array {name!r} (has {sorted(arrays)})", name)

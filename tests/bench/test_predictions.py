@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fusion.bench.predictions import read_predictions, score, write_predictions, write_targets
+from fusion.bench.predictions import (
+    read_predictions,
+    read_targets,
+    score,
+    write_predictions,
+    write_targets,
+)
 from fusion.data.sample import DataError
 
 
@@ -71,3 +77,19 @@ def test_malformed_files_are_refused_with_the_field(tmp_path: Path):
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(DataError, match="not a readable .npz"):
         read_predictions(tmp_path / "junk.npz", good)
+
+
+def test_targets_read_back_as_the_records_predictions_are_checked_against(tmp_path: Path):
+    original = records()
+    back = read_targets(write_targets(original, tmp_path / "t.npz"))
+    assert [r["key"] for r in back] == [r["key"] for r in original]
+    for got, want in zip(back, original, strict=True):
+        np.testing.assert_array_equal(got["target"], want["target"])  # real rows only
+        np.testing.assert_array_equal(got["times"], want["times"])
+        np.testing.assert_array_equal(got["contribution_target"], want["contribution_target"])
+    predictions = write_predictions(original, tmp_path / "p.npz")
+    assert score(read_predictions(predictions, back)) == score(original)
+    with pytest.raises(DataError, match="missing array 'times'"):
+        read_targets(write(tmp_path, keys=np.array(["a"]), envelope=np.zeros((1, 2, 3))))
+    with pytest.raises(DataError, match="targets file not found"):
+        read_targets(tmp_path / "none.npz")

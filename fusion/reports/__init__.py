@@ -1,0 +1,1 @@
+"""`fusion report`: one self-contained HTML page about a finished run folder."""
