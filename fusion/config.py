@@ -93,6 +93,18 @@ class TrainerConfig:
 
 
 @dataclass
+class FeaturesConfig:
+    """Feature-cache mode (`fusion.data.features`): the encoders are frozen, their tokens are
+    computed once per (encoder weights, data) and the fuser and head train on them."""
+
+    enabled: bool = False
+    dir: str = "data/features"
+    encoders_from: str | None = None  # a fusion train checkpoint; None: this run's initial weights
+    train_passes: int = 4  # augmented passes over the training set; an epoch draws one per clip
+    seed: int = 0  # draws the passes' augmentation; not the run's seed, so seeds share them
+
+
+@dataclass
 class RunConfig:
     name: str = "aqa"
     seed: int = 0
@@ -101,6 +113,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
 
 
 @dataclass

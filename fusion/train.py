@@ -20,6 +20,7 @@ from pytorch_lightning.loggers import CSVLogger
 from fusion.config import to_container
 from fusion.data.callbacks import SkippedSamples
 from fusion.data.datamodule import FusionDataModule
+from fusion.data.features import feature_datamodule
 from fusion.report import write_plots, write_predictions
 from fusion.tasks.aqa import AQATask
 from fusion.tasks.text import TextTask
@@ -76,6 +77,8 @@ def train(
     datamodule = FusionDataModule(config.data)
     check_modalities(list(config.model.modalities), datamodule)
     task = TASKS[config.task.kind](to_container(config))
+    if config.get("features") is not None and config.features.enabled:
+        datamodule = feature_datamodule(config, datamodule, task.model)
     checkpoint = ModelCheckpoint(
         dirpath=str(folder / "checkpoints"),
         filename="best",

@@ -75,28 +75,67 @@ class Outcome:
     resumed_from: int | None = None
 
 
-def plan(spec: AblationSpec, out: Path, extra: list[str]) -> list[Job]:
-    """Compose every run's config; one that does not compose is a job with its error."""
+def _compose(spec: AblationSpec, index: int, run: PlannedRun, out: Path, extra: list[str]) -> Job:
+    """A job with its composed config and folder, or with the error that stopped composing."""
+    try:
+        config = compose(
+            spec.config,
+            [
+                *run.overrides,
+                *extra,
+                f"name={spec.name}",
+                "trainer.enable_progress_bar=false",
+                "trainer.enable_model_summary=false",
+            ],
+        )
+    except ConfigError as error:
+        return Job(index, run, "", None, error=str(error))
+    key = run_key(config)
+    folder = out / "runs" / f"{_slug(run.label)}-{key}"
+    config.out = str(folder.parent)
+    return Job(index, run, key, folder, config)
+
+
+def plan_pretrain(spec: AblationSpec, out: Path, extra: list[str]) -> list[Job]:
+    """The study's pretrain runs (their own overrides and `--set`, not `base`)."""
+    return [
+        _compose(spec, i, PlannedRun({"pretrain": name}, 0, list(overrides)), out, extra)
+        for i, (name, overrides) in enumerate(spec.pretrain.items())
+    ]
+
+
+def checkpoint_of(job: Job) -> Path:
+    """Where a finished pretrain job's checkpoint is: best.ckpt, else last.ckpt."""
+    best = job.folder / "checkpoints" / "best.ckpt"
+    return best if best.is_file() else job.folder / "checkpoints" / "last.ckpt"
+
+
+def plan(
+    spec: AblationSpec,
+    out: Path,
+    extra: list[str],
+    pretrained: dict[str, Path | str] | None = None,
+) -> list[Job]:
+    """Compose every run's config, with `key=@name` made `key=<pretrain name's checkpoint>`;
+    a run that does not compose, or whose pretrain run failed (a str: its error), is a job with
+    its error."""
+    pretrained = pretrained or {}
     jobs = []
     for index, run in enumerate(spec.runs()):
-        try:
-            config = compose(
-                spec.config,
-                [
-                    *run.overrides,
-                    *extra,
-                    f"name={spec.name}",
-                    "trainer.enable_progress_bar=false",
-                    "trainer.enable_model_summary=false",
-                ],
-            )
-        except ConfigError as error:
-            jobs.append(Job(index, run, "", None, error=str(error)))
+        overrides, problem = [], ""
+        for item in run.overrides:
+            key, value = item.split("=", 1)
+            if value.startswith("@"):
+                found = pretrained.get(value[1:], f"pretrain {value[1:]} has not run")
+                if isinstance(found, str):
+                    problem = f"pretrain {value[1:]}: {found}"
+                value = str(found)
+            overrides.append(f"{key}={value}")
+        if problem:
+            jobs.append(Job(index, run, "", None, error=problem))
             continue
-        key = run_key(config)
-        folder = out / "runs" / f"{_slug(run.label)}-{key}"
-        config.out = str(folder.parent)
-        jobs.append(Job(index, run, key, folder, config))
+        planned = PlannedRun(run.axes, run.seed, overrides)
+        jobs.append(_compose(spec, index, planned, out, extra))
     return jobs
 
 
@@ -223,8 +262,18 @@ def run_study(
     parallel: int = 1,
     say: Callable[[str], None] = PRINT,
 ) -> list[Outcome]:
-    """Plan, run and report every run of the study (a line per run); outcomes in grid order."""
-    jobs = plan(spec, out, list(extra))
+    """Train the pretrain runs, then every run of the grid (a line as each starts and ends);
+    the grid's outcomes in grid order."""
+    pretrained: dict[str, Path | str] = {}
+    first = plan_pretrain(spec, out, list(extra))
+    for job in first:
+        name = job.run.axes["pretrain"]
+        say(f"[{spec.name}] pretrain {name}: training")
+        outcome = execute(job)
+        say(f"[{spec.name}] pretrain {name}: {describe(outcome, spec.metrics)}")
+        ok = outcome.status in ("done", "finished")
+        pretrained[name] = checkpoint_of(job) if ok else outcome.error or outcome.status
+    jobs = plan(spec, out, list(extra), pretrained)
     say(f"[{spec.name}] {len(jobs)} runs under {out / 'runs'}, {parallel} at a time")
 
     def line(job: Job, text: str) -> None:

@@ -3,7 +3,9 @@
 ```yaml
 ablation: modalities          # the study's name (marks the file as a `fusion ablate` file)
 config: null                  # a `fusion train` YAML the runs start from (default: train.yaml)
-base: [trainer.max_epochs=8]  # overrides every run shares
+pretrain:                     # runs trained once before the grid; `@name` is its checkpoint
+  encoders: [trainer.max_epochs=6]
+base: [features.enabled=true, features.encoders_from=@encoders]  # overrides every run shares
 axes:                         # the grid: the product of every axis's values
   modalities:                 # value name -> the overrides it stands for
     pose: ["model.modalities=[pose]"]   # quoted: YAML reads [..] inside [..] as a list
@@ -26,7 +28,9 @@ from typing import Any
 from fusion.bench.spec import read_spec
 from fusion.config import ConfigError
 
-SPEC_KEYS = {"ablation", "config", "base", "axes", "exclude", "seeds", "metrics", "checks", "out"}
+SPEC_KEYS = {
+    "ablation", "config", "pretrain", "base", "axes", "exclude", "seeds", "metrics", "checks", "out"
+}  # fmt: skip
 DEFAULT_METRICS = ("test/rho", "test/rho_fkg", "test/error_f1", "test/action_acc")
 
 
@@ -63,6 +67,7 @@ class AblationSpec:
     config: str | None
     base: list[str]
     axes: dict[str, dict[str, list[str]]]
+    pretrain: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[dict[str, str]] = field(default_factory=list)
     seeds: list[int] = field(default_factory=lambda: [0])
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
@@ -148,12 +153,27 @@ def load_spec(path: str | Path) -> AblationSpec:
                 worse=_point(path, f"checks[{i}].worse", check["worse"], axes),
             )
         )
+    pretrain = raw.get("pretrain") or {}
+    if not isinstance(pretrain, dict):
+        raise ConfigError(f"{path}: pretrain: expected a mapping of name -> overrides")
+    pretrain = {str(k): _overrides(path, f"pretrain.{k}", v) for k, v in pretrain.items()}
+    base = _overrides(path, "base", raw.get("base"))
+    for where, overrides in [("base", base)] + [
+        (f"axes.{a}.{v}", o) for a, values in axes.items() for v, o in values.items()
+    ]:
+        for item in overrides:
+            value = item.split("=", 1)[1]
+            if value.startswith("@") and value[1:] not in pretrain:
+                raise ConfigError(
+                    f"{path}: {where}: {item} names no pretrain run; pretrain: {sorted(pretrain)}"
+                )
     spec = AblationSpec(
         path=path,
         name=str(raw["ablation"]),
         config=raw.get("config"),
-        base=_overrides(path, "base", raw.get("base")),
+        base=base,
         axes=axes,
+        pretrain=pretrain,
         exclude=exclude,
         seeds=seeds,
         metrics=list(metrics),

@@ -237,17 +237,24 @@ class FusionDataModule(pl.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict:
         """On the device: float16 signals -> float32; uint8 frames -> normalised float32
         (B, V, T, 3, H, W), colour-jittered while training."""
+        trainer = getattr(self, "trainer", None)
+        return self.prepare_batch(batch, training=trainer is not None and trainer.training)
+
+    def prepare_batch(
+        self, batch: dict[str, Any], training: bool, generator: torch.Generator | None = None
+    ) -> dict[str, Any]:
+        """A collated batch made ready for the encoders (see `on_after_batch_transfer`);
+        `generator` draws the colour jitter of a training batch."""
         for name in SIGNALS:
             if name in batch and batch[name].dtype == torch.float16:
                 batch[name] = batch[name].float()
         if "video" in batch:
-            trainer = getattr(self, "trainer", None)
-            training = trainer is not None and trainer.training
             batch["video"] = prepare_video(
                 batch["video"],
                 tuple(self.config.video_mean),
                 tuple(self.config.video_std),
                 jitter=self.config.color_jitter if training else 0.0,
+                generator=generator,
             )
         return batch
 

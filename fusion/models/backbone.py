@@ -29,43 +29,57 @@ def build_backbone(
 
 
 def encode(encoders: nn.ModuleDict, batch: Mapping[str, torch.Tensor]) -> dict[str, Tokens]:
-    """Tokens of every encoded modality the batch has (a missing one is simply left out)."""
-    return {
-        m: encoder(batch[m], batch[f"{m}_mask"], batch[f"{m}_times"])
-        for m, encoder in encoders.items()
-        if m in batch
-    }
+    """Tokens of every encoded modality the batch has (a missing one is simply left out).
+
+    A batch of the feature cache carries a modality's tokens as `<m>_features` (with
+    `_features_mask` and `_features_times`); they are used instead of running its encoder.
+    """
+    tokens = {}
+    for m, encoder in encoders.items():
+        if f"{m}_features" in batch:
+            tokens[m] = Tokens(
+                batch[f"{m}_features"], batch[f"{m}_features_mask"], batch[f"{m}_features_times"]
+            )
+        elif m in batch:
+            tokens[m] = encoder(batch[m], batch[f"{m}_mask"], batch[f"{m}_times"])
+    return tokens
 
 
-def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
-    """Copy the `encoders.*` and `fuser.*` weights of a `fusion train` checkpoint into `model`
-    (which has `encoders` and `fuser`), e.g. a text model's from a trained AQA model's, as
-    LLaVA starts from a pretrained vision tower. Every one must be there with its shape."""
+def load_backbone(
+    model: nn.Module,
+    checkpoint: str | Path,
+    parts: Sequence[str] = ("encoders", "fuser"),
+    option: str = "model.encoders_from",
+) -> int:
+    """Copy the `parts` weights (`encoders.*`, `fuser.*`) of a `fusion train` checkpoint into
+    `model`, e.g. a text model's from a trained AQA model's, as LLaVA starts from a pretrained
+    vision tower. Every weight of `model`'s parts must be there with its shape; the checkpoint
+    may hold more (the encoders of other modalities). `option` names the setting in errors."""
     path = Path(checkpoint)
     if not path.is_file():
-        raise ValueError(f"model.encoders_from: {path}: no such checkpoint")
+        raise ValueError(f"{option}: {path}: no such checkpoint")
     saved = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
     wanted = {
         f"{part}.{name}": tensor
-        for part in ("encoders", "fuser")
+        for part in parts
         for name, tensor in getattr(model, part).state_dict().items()
     }
     found = {key.removeprefix("model."): value for key, value in saved.items()}
     missing = sorted(k for k in wanted if k not in found)
     if missing:
         raise ValueError(
-            f"model.encoders_from: {path} lacks {len(missing)} encoder/fuser weights of this "
-            f"model, e.g. {missing[:3]}; it must come from a run with the same encoders and fuser"
+            f"{option}: {path} lacks {len(missing)} {'/'.join(parts)} weights of this model, "
+            f"e.g. {missing[:3]}; it must come from a run with the same {' and '.join(parts)}"
         )
     wrong = sorted(k for k, v in wanted.items() if found[k].shape != v.shape)
     if wrong:
         raise ValueError(
-            f"model.encoders_from: {path}: {wrong[0]} is {tuple(found[wrong[0]].shape)}, this "
-            f"model's is {tuple(wanted[wrong[0]].shape)}; use the same encoder and fuser options"
+            f"{option}: {path}: {wrong[0]} is {tuple(found[wrong[0]].shape)}, this "
+            f"model's is {tuple(wanted[wrong[0]].shape)}; use the same {'/'.join(parts)} options"
         )
-    for part in ("encoders", "fuser"):
+    for part in parts:
         prefix = f"{part}."
         getattr(model, part).load_state_dict(
-            {k[len(prefix) :]: v for k, v in found.items() if k.startswith(prefix)}
+            {k[len(prefix) :]: found[k] for k in wanted if k.startswith(prefix)}
         )
     return len(wanted)

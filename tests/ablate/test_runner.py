@@ -137,3 +137,55 @@ def test_a_run_killed_mid_way_resumes_with_the_same_number_of_steps(tmp_path, fl
     # The epochs after the checkpoint are all logged; what the killed process had not yet
     # flushed to metrics.csv is lost with it.
     assert set(range(done_before, epochs)) <= epochs_logged
+
+
+PRETRAINED = """
+ablation: frozen
+pretrain:
+  source: {source}
+base:
+  - features.enabled=true
+  - features.train_passes=1
+  - features.encoders_from=@source
+  - model.fuser.name=concat
+axes:
+  inputs:
+    pose: ["model.modalities=[pose]"]
+    emg: ["model.modalities=[emg]"]
+    both: ["model.modalities=[pose,emg]"]
+metrics: [test/rho_fkg]
+"""
+
+
+def test_pretrain_runs_first_and_its_encoders_are_cached_once(tmp_path, flex_root, fast_dev):
+    source = [
+        "model.modalities=[pose,emg]",
+        "model.fuser.name=concat",
+        "trainer.max_epochs=1",
+        "data.augment=[]",
+    ]
+    path = tmp_path / "frozen.yaml"
+    path.write_text(PRETRAINED.format(source=source).replace("'", '"'))
+    spec = load_spec(path)
+    extra = (
+        *fast_dev(flex_root, tmp_path)[:-1],  # no fast_dev_run: the source needs a checkpoint
+        "trainer.max_epochs=1",
+        f"features.dir={tmp_path / 'features'}",
+    )
+    lines: list[str] = []
+    outcomes = run_study(spec, tmp_path / "study", extra, say=lines.append)
+    assert [o.status for o in outcomes] == ["done"] * 3, [o.error for o in outcomes]
+    assert lines[0] == "[frozen] pretrain source: training"
+    (store,) = (p for p in (tmp_path / "features").iterdir() if p.is_dir())
+    assert sorted(p.name.split("-")[0] for p in store.glob("*.pt")) == ["emg", "labels.pt", "pose"]
+    source_ckpt = next((tmp_path / "study" / "runs").glob("pretrain=source*/checkpoints/best.ckpt"))
+    assert all(str(source_ckpt) == o.job.config.features.encoders_from for o in outcomes)
+
+
+def test_a_failed_pretrain_fails_the_runs_that_need_it(tmp_path, flex_root, fast_dev):
+    path = tmp_path / "frozen.yaml"
+    path.write_text(PRETRAINED.format(source='["model.encoders.pose.dim=-1"]'))
+    spec = load_spec(path)
+    outcomes = run_study(spec, tmp_path / "study", tuple(fast_dev(flex_root, tmp_path)), say=print)
+    assert {o.status for o in outcomes} == {"failed"}
+    assert all(o.error.startswith("pretrain source: ") for o in outcomes)

@@ -164,9 +164,9 @@ def test_encoders_and_fuser_start_from_another_runs_checkpoint(setting, tmp_path
     torch.save(
         {"state_dict": {f"model.{k}": v for k, v in build(narrow).state_dict().items()}}, path
     )
-    with pytest.raises(ValueError, match="lacks .* encoder/fuser weights"):
+    with pytest.raises(ValueError, match="lacks .* encoders/fuser weights"):
         load_backbone(model, path)
     wide = {**config, "model": {**config["model"], "dim": 48}}
     save_as_checkpoint(build(wide), path)
-    with pytest.raises(ValueError, match="use the same encoder and fuser options"):
+    with pytest.raises(ValueError, match="use the same encoders/fuser options"):
         load_backbone(model, path)
