@@ -8,6 +8,8 @@ traceback) and the others go on. A folder lock keeps two processes off one run.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ctypes
 import functools
 import hashlib
 import json
@@ -16,6 +18,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -34,6 +37,7 @@ UNHASHED = ("name", "out")
 UNHASHED_TRAINER = ("enable_progress_bar", "enable_model_summary")
 RESULT = "result.json"
 PRINT = functools.partial(print, flush=True)
+PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal a process gets when its parent dies
 
 
 def run_key(config: DictConfig) -> str:
@@ -61,6 +65,7 @@ class Job:
     folder: Path | None
     config: DictConfig | None = None
     error: str = ""
+    prefix: str = ""  # what names it on progress lines, e.g. "[study] 3/18 axis=value,seed=0"
 
 
 @dataclass
@@ -155,8 +160,9 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def execute(job: Job, threads: int | None = None) -> Outcome:
-    """Train one job in this process (or find it finished); never raises."""
+def execute(job: Job, threads: int | None = None, say: Callable[[str], None] = PRINT) -> Outcome:
+    """Train one job in this process (or find it finished), saying so when it starts to
+    train; never raises."""
     if job.config is None or job.folder is None:
         return Outcome(job, "failed", error=job.error)
     quiet_lightning()
@@ -174,12 +180,12 @@ def execute(job: Job, threads: int | None = None) -> Outcome:
     except Timeout:
         return Outcome(job, "busy", error=f"{folder} is being trained by another process")
     try:
-        return _execute_locked(job, folder)
+        return _execute_locked(job, folder, say)
     finally:
         lock.release()
 
 
-def _execute_locked(job: Job, folder: Path) -> Outcome:
+def _execute_locked(job: Job, folder: Path, say: Callable[[str], None]) -> Outcome:
     result = folder / RESULT
     if result.is_file():
         saved = json.loads(result.read_text())
@@ -189,6 +195,8 @@ def _execute_locked(job: Job, folder: Path) -> Outcome:
     if epoch is None:
         for child in folder.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
+    if job.prefix:
+        say(f"{job.prefix}: {'training' if epoch is None else 'resuming'}")
     started = time.perf_counter()
     try:
         from fusion.train import train
@@ -215,23 +223,30 @@ def _execute_locked(job: Job, folder: Path) -> Outcome:
     return Outcome(job, "done", metrics, minutes, resumed_from=epoch)
 
 
+def _start_worker(parent: int) -> None:
+    """A pool worker ends with the runner (Linux: SIGTERM when its parent dies), so a study
+    that is killed leaves no orphan training in its folders."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the runner died before the line above
+        os._exit(1)
+
+
 def run_jobs(
-    jobs: list[Job], parallel: int = 1, started: Callable[[Job], None] = lambda job: None
+    jobs: list[Job], parallel: int = 1, say: Callable[[str], None] = PRINT
 ) -> Iterator[Outcome]:
     """Outcomes as the jobs end: in order in this process, or from `parallel` processes
-    sharing the CPU cores; `started` hears of each job as it starts (or is queued)."""
+    sharing the CPU cores (which print their own start lines)."""
     if parallel <= 1:
         for job in jobs:
-            started(job)
-            yield execute(job)
+            yield execute(job, say=say)
         return
     threads = max(1, (os.cpu_count() or 1) // parallel)
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(parallel, mp_context=context) as pool:
-        futures = []
-        for job in jobs:
-            started(job)
-            futures.append(pool.submit(execute, job, threads))
+    with concurrent.futures.ProcessPoolExecutor(
+        parallel, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+    ) as pool:
+        futures = [pool.submit(execute, job, threads) for job in jobs]
         for future in concurrent.futures.as_completed(futures):
             yield future.result()
 
@@ -265,28 +280,19 @@ def run_study(
     """Train the pretrain runs, then every run of the grid (a line as each starts and ends);
     the grid's outcomes in grid order."""
     pretrained: dict[str, Path | str] = {}
-    first = plan_pretrain(spec, out, list(extra))
-    for job in first:
+    for job in plan_pretrain(spec, out, list(extra)):
         name = job.run.axes["pretrain"]
-        say(f"[{spec.name}] pretrain {name}: training")
-        outcome = execute(job)
-        say(f"[{spec.name}] pretrain {name}: {describe(outcome, spec.metrics)}")
+        job.prefix = f"[{spec.name}] pretrain {name}"
+        outcome = execute(job, say=say)
+        say(f"{job.prefix}: {describe(outcome, spec.metrics)}")
         ok = outcome.status in ("done", "finished")
         pretrained[name] = checkpoint_of(job) if ok else outcome.error or outcome.status
     jobs = plan(spec, out, list(extra), pretrained)
     say(f"[{spec.name}] {len(jobs)} runs under {out / 'runs'}, {parallel} at a time")
-
-    def line(job: Job, text: str) -> None:
-        say(f"[{spec.name}] {job.index + 1}/{len(jobs)} {job.run.label}: {text}")
-
-    def started(job: Job) -> None:
-        if job.folder is None or (job.folder / RESULT).is_file():
-            return
-        resuming = (job.folder / "checkpoints" / "last.ckpt").is_file()
-        line(job, "resuming" if resuming else "training" if parallel <= 1 else "queued")
-
+    for job in jobs:
+        job.prefix = f"[{spec.name}] {job.index + 1}/{len(jobs)} {job.run.label}"
     outcomes = []
-    for outcome in run_jobs(jobs, parallel, started):
-        line(outcome.job, describe(outcome, spec.metrics))
+    for outcome in run_jobs(jobs, parallel, say):
+        say(f"{outcome.job.prefix}: {describe(outcome, spec.metrics)}")
         outcomes.append(outcome)
     return sorted(outcomes, key=lambda o: o.job.index)

@@ -70,15 +70,12 @@ def _label_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if not any(k.startswith(m) for m in MODALITIES)}
 
 
-class _CollectLabels:
-    """Collate that also keeps each kept item's labels, key and origin."""
-
-    def __init__(self) -> None:
-        self.labels: list[dict[str, Any]] = []
-
-    def __call__(self, items: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
-        self.labels += [_label_fields(item) for item in items if item is not None]
-        return collate(items)
+def _collate_with_labels(items: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
+    """`collate`, plus each kept item's labels, key and origin under `clip_labels` (built in
+    the loader's worker, so it travels with the batch)."""
+    batch = collate(items)
+    batch["clip_labels"] = [_label_fields(item) for item in items if item is not None]
+    return batch
 
 
 class FeatureCache:
@@ -172,12 +169,12 @@ class FeatureCache:
         flattened (`values` (R, D), `times` (R,)) with `offsets` (clips + 1,)."""
         training = part == "train"
         seed = self.config.seed * 7919 + index
-        collect = _CollectLabels()
+        labels: list[dict[str, Any]] = []
         loader = DataLoader(
             _SeededClips(self.data.dataset(part), seed),
             batch_size=EXTRACT_BATCH,
             num_workers=self.data.config.loader.num_workers,
-            collate_fn=collect,
+            collate_fn=_collate_with_labels,
         )
         parts: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {m: [] for m in modalities}
         was_training = [e.training for e in self.encoders.values()]
@@ -188,6 +185,7 @@ class FeatureCache:
         for batch in tqdm(loader, desc=desc, disable=not self.progress, leave=False):
             if "key" not in batch:
                 continue
+            labels += batch.pop("clip_labels")
             batch = self.data.prepare_batch(batch, training=training, generator=generator)
             encoded = encode(chosen, batch)
             for m in modalities:
@@ -206,7 +204,7 @@ class FeatureCache:
                 "times": torch.cat([t for _, t in rows]) if rows else torch.zeros(0),
                 "offsets": torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)]),
             }
-        return collect.labels, table
+        return labels, table
 
 
 def _save(data: Any, path: Path) -> None:

@@ -189,3 +189,46 @@ def test_a_failed_pretrain_fails_the_runs_that_need_it(tmp_path, flex_root, fast
     outcomes = run_study(spec, tmp_path / "study", tuple(fast_dev(flex_root, tmp_path)), say=print)
     assert {o.status for o in outcomes} == {"failed"}
     assert all(o.error.startswith("pretrain source: ") for o in outcomes)
+
+
+def test_parallel_workers_end_with_a_killed_runner_and_a_rerun_finishes(tmp_path, flex_root):
+    spec, extra = tiny_study(tmp_path, flex_root, epochs=30, variants="plain")
+    path = tmp_path / "two.yaml"
+    path.write_text(spec.path.read_text() + "\nseeds: [0, 1]\n")
+    out = tmp_path / "parallel"
+    command = [sys.executable, "-m", "fusion.cli", "ablate", str(path), "--out", str(out)]
+    process = subprocess.Popen(
+        [*command, "--parallel", "2", "--set", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    started = 0
+    for line in process.stdout:
+        started += line.rstrip().endswith(": training")
+        if started == 2:
+            break
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 20
+    locks = out / "runs" / ".locks"
+    while time.monotonic() < deadline and any(_held(lock) for lock in locks.glob("*.lock")):
+        time.sleep(0.2)
+    assert not any(_held(lock) for lock in locks.glob("*.lock")), "a worker outlived the runner"
+
+    quick = [*extra, "trainer.max_epochs=1"]  # another config: new folders, trained now
+    outcomes = run_study(load_spec(path), out, tuple(quick), parallel=2, say=lambda _: None)
+    assert [o.status for o in outcomes] == ["done", "done"]
+    sequential = run_study(load_spec(path), tmp_path / "seq", tuple(quick), say=lambda _: None)
+    for a, b in zip(outcomes, sequential, strict=True):
+        assert a.metrics["test/loss"] == pytest.approx(b.metrics["test/loss"], abs=1e-6)
+
+
+def _held(lock: Path) -> bool:
+    from filelock import FileLock, Timeout
+
+    try:
+        FileLock(str(lock), timeout=0).acquire().lock.release()
+    except Timeout:
+        return True
+    return False

@@ -1,4 +1,5 @@
-"""Every study file under experiments/ runs each of its grid points for one fast_dev_run batch."""
+"""Every study file under experiments/ runs each of its grid points (and pretrain runs) for one
+training batch."""
 
 from __future__ import annotations
 
@@ -22,9 +23,18 @@ def test_the_repository_has_the_issue_studies():
 
 
 @pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
-def test_every_grid_point_runs_one_fast_dev_batch(path, flex_root, fast_dev, tmp_path):
+def test_every_grid_point_runs_one_batch(path, flex_root, fast_dev, tmp_path):
     spec = dataclasses.replace(load_spec(path), seeds=load_spec(path).seeds[:1])
-    extra = tuple(fast_dev(flex_root, tmp_path))
+    extra = (
+        *fast_dev(flex_root, tmp_path)[:-1],
+        # One batch per epoch instead of fast_dev_run, which writes no checkpoint for the
+        # runs that start from a pretrain run's.
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=1",
+        f"features.dir={tmp_path / 'features'}",
+        "features.train_passes=1",
+    )
     outcomes = run_study(spec, tmp_path / "study", extra, say=lambda _: None)
     failed = {o.job.run.label: o.error for o in outcomes if o.status != "done"}
     assert not failed

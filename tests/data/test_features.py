@@ -117,6 +117,21 @@ def test_passes_are_augmented_and_val_test_clips_deterministic(flex_root, tmp_pa
     assert len(keys) == 2 * len(set(keys))  # the test clips of every sample
     rebuilt = FeatureCache(data, task.model.encoders, {}, config.features)
     assert rebuilt.data_key() == module.cache.data_key()
+    workers = compose(
+        None,
+        overrides(
+            flex_root,
+            tmp_path,
+            "model.modalities=[pose,video]",
+            "data.loader.num_workers=1",
+            f"features.dir={tmp_path / 'with-workers'}",
+        ),
+    )
+    other = feature_datamodule(workers, FusionDataModule(workers.data, progress=False), task.model)
+    labels_w, tokens_w = other.cache.load()  # the same clips, drawn in a loader worker
+    assert [r["key"] for r in labels_w["train"][1]] == [r["key"] for r in labels["train"][1]]
+    for name in ("values", "times", "offsets"):
+        assert torch.equal(tokens_w["video"]["train"][1][name], second[name])
     pose = task.model.encoders["pose"]
     digest = weights_digest(pose)
     with torch.no_grad():
