@@ -156,6 +156,8 @@ def _epochs_done(checkpoint: Path) -> int | None:
 
 def quiet_lightning() -> None:
     """Keep Lightning's per-run banners (devices, seeds, model summary) out of the progress."""
+    import pytorch_lightning  # noqa: F401 - its import sets its logger to INFO; set it after
+
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

@@ -65,6 +65,7 @@ class FusionDataModule(pl.LightningDataModule):
         self.source: SampleSource | None = None
         self._positions: dict[str, int] = {}
         self.item_modalities: tuple[str, ...] | None = None  # None: every modality read
+        self._cache_key: str | None = None
 
     def _preprocess_specs(self) -> list[Any]:
         specs = list(self.config.preprocess)
@@ -82,7 +83,13 @@ class FusionDataModule(pl.LightningDataModule):
         return tuple(sorted({v for info in self.infos for v in info.views}))
 
     def cache_key(self) -> str:
-        """Hash of the dataset files and every setting that shapes the cached arrays."""
+        """Hash of the dataset files and every setting that shapes the cached arrays; worked
+        out once per module (walking a large dataset's files takes seconds)."""
+        if self._cache_key is None:
+            self._cache_key = self._compute_cache_key()
+        return self._cache_key
+
+    def _compute_cache_key(self) -> str:
         self._index()
         reader = OmegaConf.to_container(OmegaConf.structured(self.config.reader))
         return cache_key(

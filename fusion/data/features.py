@@ -98,9 +98,15 @@ class FeatureCache:
             raise ValueError(f"features.train_passes: expected >= 1, got {config.train_passes}")
         self.data, self.encoders, self.config, self.progress = data, encoders, config, progress
         self.encoder_configs = encoder_configs
+        self._data_key: str | None = None
 
     def data_key(self) -> str:
         """Everything that shapes the clips and their labels (not the encoders)."""
+        if self._data_key is None:
+            self._data_key = self._compute_data_key()
+        return self._data_key
+
+    def _compute_data_key(self) -> str:
         data = self.data.config
         return _digest(
             {
