@@ -101,18 +101,20 @@ class FeatureCache:
         self._data_key: str | None = None
 
     def data_key(self) -> str:
-        """Everything that shapes the clips and their labels (not the encoders)."""
+        """Everything that shapes the clips and their labels (not the encoders, nor the
+        cameras the video shows)."""
         if self._data_key is None:
             self._data_key = self._compute_data_key()
         return self._data_key
 
     def _compute_data_key(self) -> str:
+        self.data.setup()  # the key holds the split
         data = self.data.config
         return _digest(
             {
                 "version": VERSION,
                 "cache": self.data.cache_key(),
-                "clip": OmegaConf.to_container(OmegaConf.structured(data.clip)),
+                "clip": {k: v for k, v in self._clip().items() if k != "views"},
                 "augment": self.data.augment.spec(),
                 "transform": self.data.transform.spec(),
                 "color_jitter": data.color_jitter,
@@ -123,10 +125,17 @@ class FeatureCache:
             }
         )[:16]
 
+    def _clip(self) -> dict[str, Any]:
+        return OmegaConf.to_container(OmegaConf.structured(self.data.config.clip))
+
     def encoder_key(self, modality: str) -> str:
-        """The modality's encoder options and weights."""
+        """The modality's encoder options and weights; for video also the cameras shown
+        (`data.clip.views`), which no other modality's tokens or the labels depend on."""
         encoder = self.encoders[modality]
-        return _digest([modality, self.encoder_configs[modality], weights_digest(encoder)])[:16]
+        parts = [modality, self.encoder_configs.get(modality), weights_digest(encoder)]
+        if modality == "video":
+            parts.append(self._clip()["views"])
+        return _digest(parts)[:16]
 
     def folder(self) -> Path:
         return Path(self.config.dir) / self.data_key()

@@ -115,8 +115,20 @@ def test_passes_are_augmented_and_val_test_clips_deterministic(flex_root, tmp_pa
     assert not torch.equal(first["values"], second["values"])  # jitter and flips differ
     keys = [row["key"] for row in labels["test"]]
     assert len(keys) == 2 * len(set(keys))  # the test clips of every sample
-    rebuilt = FeatureCache(data, task.model.encoders, {}, config.features)
+    rebuilt = FeatureCache(data, task.model.encoders, {"pose": {}, "video": {}}, config.features)
     assert rebuilt.data_key() == module.cache.data_key()
+    one = compose(
+        None, overrides(flex_root, tmp_path, "model.modalities=[pose,video]", "data.clip.views=[1]")
+    )
+    one_view = FeatureCache(
+        FusionDataModule(one.data, progress=False),
+        task.model.encoders,
+        {"pose": {}, "video": {}},
+        one.features,
+    )
+    assert one_view.data_key() == rebuilt.data_key()  # labels and pose tokens are shared
+    assert one_view.encoder_key("pose") == rebuilt.encoder_key("pose")
+    assert one_view.encoder_key("video") != rebuilt.encoder_key("video")
     workers = compose(
         None,
         overrides(
