@@ -105,7 +105,7 @@ def check_lines(spec: AblationSpec, table: pd.DataFrame) -> list[str]:
 def _check_line(check: Check, table: pd.DataFrame, context: dict[str, str]) -> str:
     better = _select(table, {**context, **check.better})
     worse = _select(table, {**context, **check.worse})
-    where = "".join(f" ({', '.join(f'{k}={v}' for k, v in context.items())})" if context else "")
+    where = f" ({_name(context)})" if context else ""
     names = (_name(check.better), _name(check.worse))
     if len(better) != 1 or len(worse) != 1:
         return f"- {check.metric}{where}: {names[0]} vs {names[1]}: no result to compare"
