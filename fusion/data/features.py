@@ -149,7 +149,10 @@ class FeatureCache:
         with FileLock(str(folder / ".lock")):
             missing = [m for m, path in files.items() if not path.is_file()]
             if missing or not (folder / "labels.pt").is_file():
-                self._build(folder, missing, files)
+                # The passes reseed torch; a run trains the same whether it built the cache or
+                # found it built.
+                with torch.random.fork_rng(devices=[]):
+                    self._build(folder, missing, files)
         labels = torch.load(folder / "labels.pt", weights_only=False)
         return labels, {m: torch.load(path, weights_only=True) for m, path in files.items()}
 

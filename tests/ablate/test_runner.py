@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -15,9 +17,10 @@ import pytest
 import torch
 
 from fusion.ablate.results import result_rows, write_csv
-from fusion.ablate.runner import plan, run_key, run_study
+from fusion.ablate.runner import _start_worker, plan, run_key, run_study
 from fusion.ablate.spec import load_spec
 from fusion.config import compose
+from fusion.data.features import FeatureCache
 
 STUDY = """
 ablation: tiny
@@ -157,7 +160,9 @@ metrics: [test/rho_fkg]
 """
 
 
-def test_pretrain_runs_first_and_its_encoders_are_cached_once(tmp_path, flex_root, fast_dev):
+def test_pretrain_runs_first_and_its_encoders_are_cached_once(
+    tmp_path, flex_root, fast_dev, monkeypatch
+):
     source = [
         "model.modalities=[pose,emg]",
         "model.fuser.name=concat",
@@ -172,10 +177,25 @@ def test_pretrain_runs_first_and_its_encoders_are_cached_once(tmp_path, flex_roo
         "trainer.max_epochs=1",
         f"features.dir={tmp_path / 'features'}",
     )
+    passes: list[tuple[str, list[str]]] = []
+    extract = FeatureCache._pass
+
+    def counted(self, part, index, modalities):
+        passes.append((part, sorted(modalities)))
+        return extract(self, part, index, modalities)
+
+    monkeypatch.setattr(FeatureCache, "_pass", counted)
     lines: list[str] = []
     outcomes = run_study(spec, tmp_path / "study", extra, say=lines.append)
     assert [o.status for o in outcomes] == ["done"] * 3, [o.error for o in outcomes]
     assert lines[0] == "[frozen] pretrain source: training"
+    assert lines[3].startswith("[frozen] features pose,emg: ready in ")
+    # one pass over each part for both modalities, before the grid; none inside the runs
+    assert passes == [
+        ("train", ["emg", "pose"]),
+        ("val", ["emg", "pose"]),
+        ("test", ["emg", "pose"]),
+    ]
     (store,) = (p for p in (tmp_path / "features").iterdir() if p.is_dir())
     assert sorted(p.name.split("-")[0] for p in store.glob("*.pt")) == ["emg", "labels.pt", "pose"]
     source_ckpt = next((tmp_path / "study" / "runs").glob("pretrain=source*/checkpoints/best.ckpt"))
@@ -232,3 +252,14 @@ def _held(lock: Path) -> bool:
     except Timeout:
         return True
     return False
+
+
+def test_pool_workers_fork_their_loader_workers():
+    # A spawned worker would spawn its loaders' workers too: torch re-imported per loader.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        1, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+    ) as pool:
+        # Looked up in the worker: a pickled `get_start_method` carries this process's context.
+        found = pool.submit(eval, "__import__('multiprocessing').get_start_method()")
+        assert found.result() == "fork"

@@ -66,6 +66,13 @@ def test_a_model_trained_on_cached_tokens_predicts_as_the_end_to_end_path(cached
         assert a["errors_pred"] == b["errors_pred"]
 
 
+def test_a_run_trains_the_same_whether_it_built_the_cache_or_found_it(cached_run):
+    _, config, _, metrics = cached_run
+    _, warm = train(config)  # a new run folder; every token file is there now
+    for name in ("test/loss", "test/rho", "test/mae"):
+        assert warm[name] == metrics[name], name
+
+
 def test_the_encoders_stay_frozen_at_the_runs_initial_weights(cached_run):
     _, config, folder, _ = cached_run
     saved = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
