@@ -10,6 +10,7 @@ from fusion.ablate import cli as ablate_cli
 from fusion.bench import cli as bench_cli
 from fusion.data import cli as data_cli
 from fusion.data.synth import cli as synth_cli
+from fusion.export import cli as export_cli
 from fusion.fkg import cli as fkg_cli
 from fusion.reports import cli as report_cli
 from fusion.tasks import cli as task_cli
@@ -22,7 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fusion {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (synth_cli, data_cli, task_cli, ablate_cli, fkg_cli, bench_cli, report_cli):
+    for module in (
+        synth_cli,
+        data_cli,
+        task_cli,
+        ablate_cli,
+        fkg_cli,
+        bench_cli,
+        report_cli,
+        export_cli,
+    ):
         module.register(subparsers)
     return parser
 

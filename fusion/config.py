@@ -7,6 +7,8 @@ A run config names one file per group (`data: small`, `model: default`, ...) in
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,8 @@ class TrainerConfig:
     fast_dev_run: bool = False
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
+    accumulate_grad_batches: int = 1  # optimiser step every N batches (gradients summed)
+    compile: bool = False  # torch.compile the model in place (keys and checkpoints unchanged)
 
 
 @dataclass
@@ -109,6 +113,7 @@ class RunConfig:
     name: str = "aqa"
     seed: int = 0
     out: str = "runs"
+    resume: str | None = None  # a last.ckpt, or auto: the last unfinished run of this config
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
@@ -175,6 +180,7 @@ class TextRunConfig:
     name: str = "text"
     seed: int = 0
     out: str = "runs"
+    resume: str | None = None  # a last.ckpt, or auto: the last unfinished run of this config
     data: DataConfig = field(default_factory=DataConfig)
     model: TextModelConfig = field(default_factory=TextModelConfig)
     task: TextTaskConfig = field(default_factory=TextTaskConfig)
@@ -222,6 +228,7 @@ class Video2EMGRunConfig:
     name: str = "video2emg"
     seed: int = 0
     out: str = "runs"
+    resume: str | None = None  # a last.ckpt, or auto: the last unfinished run of this config
     data: DataConfig = field(default_factory=DataConfig)
     model: EMGModelConfig = field(default_factory=EMGModelConfig)
     task: EMGTaskConfig = field(default_factory=EMGTaskConfig)
@@ -333,3 +340,20 @@ def _task_kind(task: Any, overrides: list[str] | tuple[str, ...]) -> str:
 def to_container(config: DictConfig) -> dict[str, Any]:
     """Plain, resolved dict (what a checkpoint stores)."""
     return OmegaConf.to_container(config, resolve=True)
+
+
+# Keys that name, show or restart a run but do not change what it computes.
+UNHASHED = ("name", "out", "resume")
+UNHASHED_TRAINER = ("enable_progress_bar", "enable_model_summary")
+
+
+def run_key(config: DictConfig) -> str:
+    """12 hex digits of the SHA-256 of the resolved config, less where it is written and how
+    it is shown: two runs with the same key compute the same thing."""
+    data = to_container(config)
+    for key in UNHASHED:
+        data.pop(key, None)
+    for key in UNHASHED_TRAINER:
+        data.get("trainer", {}).pop(key, None)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 
+from fusion.checkpoints import read_checkpoint
 from fusion.data.datamodule import FusionDataModule
 from fusion.report import write_predictions
 from fusion.train import TASKS
@@ -18,9 +18,7 @@ def evaluate(
     checkpoint: Path, split: str = "test", out: Path | None = None
 ) -> tuple[Path, dict[str, Any]]:
     """Run the split through the checkpoint; write metrics.json and predictions.csv."""
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    saved = read_checkpoint(checkpoint)
     kind = saved["hyper_parameters"]["config"]["task"].get("kind", "aqa")
     task = TASKS[kind].load_from_checkpoint(str(checkpoint), map_location="cpu")
     folder = out or checkpoint.parent.parent / f"eval-{split}"

@@ -8,36 +8,27 @@ tested LM and tokenizer written by `save_pretrained`.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers import CSVLogger, Logger
+from pytorch_lightning.utilities import rank_zero_only
 
+from fusion.checkpoints import read_checkpoint
 from fusion.config import to_container
 from fusion.data.callbacks import SkippedSamples
 from fusion.data.datamodule import FusionDataModule
 from fusion.data.features import feature_datamodule
 from fusion.report import write_plots, write_predictions
+from fusion.runs import ContinuedCSVLogger, logged_rows, place_run, shared_with_launched_ranks
 from fusion.tasks.aqa import AQATask
 from fusion.tasks.text import TextTask
 
 TASKS: dict[str, type[pl.LightningModule]] = {"aqa": AQATask, "text": TextTask}
-
-
-def run_folder(config: DictConfig) -> Path:
-    """runs/<name>-<YYYYmmdd-HHMMSS>, created; a second within the same second gets a suffix."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(config.out) / f"{config.name}-{stamp}"
-    folder, n = base, 1
-    while folder.exists():
-        n += 1
-        folder = base.with_name(f"{base.name}-{n}")
-    folder.mkdir(parents=True)
-    return folder
 
 
 def check_modalities(modalities: list[str], datamodule: FusionDataModule) -> None:
@@ -52,33 +43,75 @@ def check_modalities(modalities: list[str], datamodule: FusionDataModule) -> Non
             )
 
 
-def make_trainer(config: DictConfig, folder: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
+def make_trainer(
+    config: DictConfig,
+    folder: Path,
+    callbacks: list[pl.Callback],
+    logger: Logger | None = None,
+) -> pl.Trainer:
+    """The Trainer of `config.trainer` (every option Lightning knows), logging to the folder's
+    metrics.csv unless another logger is given."""
     options = {k: v for k, v in to_container(config.trainer).items() if v is not None}
+    options.pop("compile", None)  # ours: applied to the model in `train`
     reload = 1 if config.data.balance == "two-step" else 0
     return pl.Trainer(
         **options,
         default_root_dir=str(folder),
-        logger=CSVLogger(str(folder), name="", version=""),
+        logger=logger or CSVLogger(str(folder), name="", version=""),
         callbacks=callbacks,
         reload_dataloaders_every_n_epochs=reload,
     )
 
 
-def train(
-    config: DictConfig, resume: str | None = None, folder: Path | None = None
-) -> tuple[Path, dict[str, Any]]:
-    """Fit, test the best checkpoint, write everything into the run folder: `folder`, the one
-    `resume` (a last.ckpt) lies in, or a new one."""
-    pl.seed_everything(config.seed, workers=True)
-    if folder is None:
-        folder = Path(resume).parent.parent if resume else run_folder(config)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(OmegaConf.to_yaml(config))
+def single_process_tester(config: DictConfig, trainer: pl.Trainer) -> pl.Trainer:
+    """After a distributed fit: rank 0's own Trainer on one device, so the test split is seen
+    once, whole, in order (a distributed sampler pads it with repeats) and the predictions
+    file holds every sample. The process group is ended on every rank first."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    return pl.Trainer(
+        accelerator=config.trainer.accelerator,
+        devices=1,
+        precision=config.trainer.precision,
+        logger=trainer.logger,
+        default_root_dir=trainer.default_root_dir,
+        enable_progress_bar=config.trainer.enable_progress_bar,
+        enable_model_summary=False,
+    )
+
+
+def build_run(config: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule]:
+    """The run's DataModule and task: the data, its modalities checked, the task of
+    `task.kind`, feature-cache mode's batches when enabled, the model compiled when asked."""
     datamodule = FusionDataModule(config.data)
     check_modalities(list(config.model.modalities), datamodule)
     task = TASKS[config.task.kind](to_container(config))
     if config.get("features") is not None and config.features.enabled:
         datamodule = feature_datamodule(config, datamodule, task.model)
+    if config.trainer.get("compile"):
+        task.model.compile()
+    return datamodule, task
+
+
+def train(
+    config: DictConfig, resume: str | None = None, folder: Path | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """Fit, test the best checkpoint, write everything into the run folder (`fusion.runs`):
+    `folder`, the one the checkpoint continued lies in (`resume` or `config.resume`: a
+    last.ckpt or `auto`), or a new one. Under DDP every rank trains; rank 0 tests and writes,
+    the others return ({}) after the fit."""
+    if resume is not None:
+        config = config.copy()
+        config.resume = resume
+    pl.seed_everything(config.seed, workers=True)
+    place = place_run(config, folder)
+    folder = place.folder
+    epochs_done = 0
+    if place.checkpoint is not None:
+        epochs_done = 1 + int(read_checkpoint(place.checkpoint, "resume")["epoch"])
+    if rank_zero_only.rank == 0:
+        (folder / "config.yaml").write_text(OmegaConf.to_yaml(config))
+    datamodule, task = build_run(config)
     checkpoint = ModelCheckpoint(
         dirpath=str(folder / "checkpoints"),
         filename="best",
@@ -86,15 +119,24 @@ def train(
         mode="min",
         save_last=True,
     )
-    trainer = make_trainer(config, folder, [checkpoint, SkippedSamples()])
-    trainer.fit(task, datamodule=datamodule, ckpt_path=resume)
+    logger = ContinuedCSVLogger(folder, logged_rows(folder, epochs_done) if epochs_done else [])
+    trainer = make_trainer(config, folder, [checkpoint, SkippedSamples()], logger)
+    checkpoint_path = str(place.checkpoint) if place.checkpoint else None
+    with shared_with_launched_ranks(place):
+        trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint_path)
+    best = checkpoint.best_model_path or None
+    epochs = trainer.current_epoch
+    if trainer.world_size > 1:
+        rank = trainer.global_rank
+        trainer = single_process_tester(config, trainer)
+        if rank != 0:
+            return folder, {}
     datamodule.setup()
     (folder / "split.json").write_text(datamodule.split.to_json())
-    best = checkpoint.best_model_path or None
     results = trainer.test(task, datamodule=datamodule, ckpt_path=best or None, verbose=False)
     metrics = {k: float(v) for k, v in results[0].items()} if results else {}
     metrics["best_checkpoint"] = best
-    metrics["epochs"] = trainer.current_epoch
+    metrics["epochs"] = epochs
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     write_predictions(task, folder / "predictions.csv")
     write_plots(folder, task)

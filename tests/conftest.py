@@ -70,6 +70,29 @@ def fast_dev_overrides(root: Path, tmp_path: Path) -> list[str]:
     ]
 
 
+def short_run_overrides(root: Path, tmp_path: Path) -> list[str]:
+    """`fusion train` overrides for one epoch of two batches of 4 on a fixture dataset,
+    writing its run folder under `tmp_path / 'runs'`."""
+    return [
+        f"data.reader.root={root}",
+        f"data.cache.dir={tmp_path / 'cache'}",
+        "data.cache.workers=1",
+        "data.loader.num_workers=0",
+        "data.loader.batch_size=4",
+        "data.split.protocol=random",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.enable_progress_bar=false",
+        f"out={tmp_path / 'runs'}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def short_run() -> Callable[[Path, Path], list[str]]:
+    """Makes the overrides of a one-epoch, two-batch run on a fixture dataset (root, tmp_path)."""
+    return short_run_overrides
+
+
 @pytest.fixture(scope="session")
 def fast_dev() -> Callable[[Path, Path], list[str]]:
     """Makes the overrides of one fast_dev_run batch on a fixture dataset (root, tmp_path)."""

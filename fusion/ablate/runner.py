@@ -11,7 +11,6 @@ import concurrent.futures
 import contextlib
 import ctypes
 import functools
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -31,25 +30,11 @@ from omegaconf import DictConfig
 
 from fusion.ablate.spec import AblationSpec, PlannedRun
 from fusion.ablate.tokens import prepare_tokens
-from fusion.config import ConfigError, compose, to_container
+from fusion.config import ConfigError, compose, run_key
 
-# Keys that name or show a run but do not change what it computes.
-UNHASHED = ("name", "out")
-UNHASHED_TRAINER = ("enable_progress_bar", "enable_model_summary")
 RESULT = "result.json"
 PRINT = functools.partial(print, flush=True)
 PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal a process gets when its parent dies
-
-
-def run_key(config: DictConfig) -> str:
-    """12 hex digits of the SHA-256 of the resolved config, less where it is written."""
-    data = to_container(config)
-    for key in UNHASHED:
-        data.pop(key, None)
-    for key in UNHASHED_TRAINER:
-        data.get("trainer", {}).pop(key, None)
-    text = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _slug(label: str) -> str:
@@ -147,11 +132,11 @@ def plan(
 
 def _epochs_done(checkpoint: Path) -> int | None:
     """Epochs a last.ckpt has finished; None when it cannot be read (start afresh)."""
-    import torch
+    from fusion.checkpoints import CheckpointError, read_checkpoint
 
     try:
-        return 1 + int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
-    except Exception:  # noqa: BLE001 - an unreadable checkpoint means starting afresh
+        return 1 + int(read_checkpoint(checkpoint)["epoch"])
+    except CheckpointError:  # an unreadable checkpoint means starting afresh
         return None
 
 

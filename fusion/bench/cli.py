@@ -10,7 +10,7 @@ from fusion.data.sample import DataError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `bench` command and its `data`, `video2emg` and `lmm` subcommands."""
+    """Add the `bench` command and its `data`, `train`, `video2emg` and `lmm` subcommands."""
     bench = subparsers.add_parser("bench", help="measure throughput (see BENCHMARKS.md)")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCH")
     data = benches.add_parser(
@@ -28,6 +28,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=Path("runs/bench/data.json"), help="JSON result file"
     )
     data.set_defaults(func=run_data)
+    train = benches.add_parser(
+        "train",
+        help="training throughput of a run config: samples/s, step times, memory, FLOPs",
+        description="Build a run's DataModule and task as `fusion train` does, make --warmup "
+        "then --steps optimiser steps with the run's accelerator, devices and precision (no "
+        "validation, checkpoints or logs), and report samples/s, step times, data wait, peak "
+        "memory, FLOPs per sample and, on a known GPU, the share of its dense bf16 peak.",
+    )
+    train.add_argument(
+        "config", nargs="?", default=None, help="run YAML (default: configs/train.yaml)"
+    )
+    train.add_argument("overrides", nargs="*", help="key=value, e.g. trainer=cpu model.dim=64")
+    train.add_argument("--steps", type=int, required=True, help="optimiser steps to time")
+    train.add_argument(
+        "--warmup", type=int, default=3, help="untimed steps first; the first counts FLOPs (3)"
+    )
+    train.add_argument(
+        "--out", type=Path, default=Path("runs/bench/train.json"), help="JSON result file"
+    )
+    train.set_defaults(func=run_train)
     v2e = benches.add_parser(
         "video2emg",
         help="train and score every Video->EMG model x protocol x seed of a benchmark file",
@@ -65,6 +85,40 @@ def run_data(args: argparse.Namespace) -> int:
     except (DataError, ValueError) as exc:
         print(f"fusion bench data: {exc}", file=sys.stderr)
         return 2
+    width = max(map(len, result))
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"wrote {write_report(result, args.out)}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from pytorch_lightning.utilities import rank_zero_only
+    from pytorch_lightning.utilities.exceptions import MisconfigurationException
+
+    from fusion.bench.train import bench_train
+    from fusion.config import ConfigError, compose
+    from fusion.data.bench import write_report
+    from fusion.fkg.loader import FKGError
+    from fusion.tasks.cli import split_config_arg
+
+    config_path, overrides = split_config_arg(args)
+    try:
+        config = compose(config_path, overrides)
+        result = bench_train(config, args.steps, args.warmup)
+    except (
+        ConfigError,
+        DataError,
+        FKGError,
+        MisconfigurationException,
+        ValueError,
+        KeyError,
+    ) as exc:
+        print(f"fusion bench train: {exc}", file=sys.stderr)
+        return 2
+    if rank_zero_only.rank != 0:
+        return 0
+    result = {"config": config_path or "configs/train.yaml", "overrides": overrides, **result}
     width = max(map(len, result))
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")

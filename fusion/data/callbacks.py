@@ -45,4 +45,5 @@ class SkippedSamples(pl.Callback):
                 "%d more were left out of the cache",
                 trainer.current_epoch, self.counts["train"], self.counts["val"], cached,
             )  # fmt: skip
-        pl_module.log("data/skipped", float(self.counts["train"] + self.counts["val"]))
+        total = float(self.counts["train"] + self.counts["val"])
+        pl_module.log("data/skipped", total, sync_dist=True, reduce_fx="sum")  # every rank's

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 import torchaudio
@@ -73,7 +71,7 @@ class EMGEncoder(nn.Module):
             raise ValueError(f"emg: expected (B, L, {self.channels}), got {tuple(x.shape)}")
         mask = mask.bool()
         x = zero_masked(x, mask)
-        frames = math.ceil(x.shape[1] / self.hop_length)
+        frames = (x.shape[1] + self.hop_length - 1) // self.hop_length  # traced as a shape op
         feats = self.frame_features(rearrange(x, "b l c -> b c l"))[:, :frames]
         centres = torch.arange(frames, device=x.device) * self.hop_length
         token_mask = mask[:, centres]

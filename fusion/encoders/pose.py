@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -155,7 +154,7 @@ class PoseEncoder(nn.Module):
             )
         h = streams = pose_streams(x, mask, self.layout.parents, self.streams)
         stride = self.temporal_stride
-        groups = math.ceil(x.shape[1] / stride)
+        groups = (x.shape[1] + stride - 1) // stride  # integer ceil: traced as a shape op
         padded = F.pad(mask, (0, groups * stride - x.shape[1]))
         token_mask = reduce(padded, "b (g s) -> b g", "any", s=stride)
         for i, block in enumerate(self.blocks):

@@ -117,7 +117,14 @@ class VideoEncoder(nn.Module):
         present = mask.bool()
         dropping = self.training and self.view_dropout > 0
         views = drop_views(present, self.view_dropout) if dropping else present
-        if views.any():
+        if torch.jit.is_tracing() or torch.compiler.is_exporting():
+            # A traced or exported graph cannot branch on the mask: every view goes through the
+            # backbone and absent ones are zeroed after. Export is of an eval-mode model, whose
+            # BatchNorm reads running statistics, so the present views' features are the same.
+            feats = self._frame_features(rearrange(x, "b v t c h w -> (b v) t c h w"))
+            feats = rearrange(feats, "(b v) t d -> b v t d", b=b)
+            per_view = torch.where(views[:, :, None, None], feats, 0.0)
+        elif views.any():
             feats = self._frame_features(x[views])
             per_view = feats.new_zeros(b, v, t, self.out_dim).index_put((views,), feats)
         else:

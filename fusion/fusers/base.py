@@ -164,7 +164,9 @@ class Fuser(nn.Module, ABC):
             )
         ordered = {m: tokens[m] for m in self.modalities if m in tokens}
         batch = {m: t.values.shape[0] for m, t in ordered.items()}
-        if len(set(batch.values())) > 1:
+        first = next(iter(batch.values()))
+        # Compared pairwise, not in a set: while tracing, sizes are distinct tensor objects.
+        if any(size != first for size in batch.values()):
             raise ValueError(f"modalities disagree on the batch size: {batch}")
         for m, t in ordered.items():
             if t.mask.dtype != torch.bool:

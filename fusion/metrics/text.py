@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sacrebleu
-import torch.distributed as dist
+
+from fusion.metrics.gather import gather_lists
 
 
 def corpus_text_scores(
@@ -35,8 +36,5 @@ def gather_texts(
     hypotheses: list[str], references: list[list[str]]
 ) -> tuple[list[str], list[list[str]]]:
     """Every process's hypotheses and references, in rank order (as is without DDP)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return hypotheses, references
-    parts: list = [None] * dist.get_world_size()
-    dist.all_gather_object(parts, (hypotheses, references))
-    return [h for part in parts for h in part[0]], [r for part in parts for r in part[1]]
+    pairs = gather_lists(list(zip(hypotheses, references, strict=True)))
+    return [h for h, _ in pairs], [r for _, r in pairs]

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fusion.checkpoints import read_checkpoint
 from fusion.encoders.base import Tokens
 from fusion.encoders.registry import build_encoders, component_spec
 from fusion.fusers.base import Fuser
@@ -56,9 +57,7 @@ def load_backbone(
     vision tower. Every weight of `model`'s parts must be there with its shape; the checkpoint
     may hold more (the encoders of other modalities). `option` names the setting in errors."""
     path = Path(checkpoint)
-    if not path.is_file():
-        raise ValueError(f"{option}: {path}: no such checkpoint")
-    saved = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    saved = read_checkpoint(path, option)["state_dict"]
     wanted = {
         f"{part}.{name}": tensor
         for part in parts

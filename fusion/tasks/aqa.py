@@ -24,6 +24,7 @@ from fusion.metrics.errors import (
     best_threshold,
     named_per_error,
 )
+from fusion.metrics.gather import gather_rows
 from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
@@ -114,17 +115,19 @@ class AQATask(PartsTask):
         self._outputs: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def _metrics(self) -> torch.nn.ModuleDict:
+        # Updated at epoch end from every rank's rows (`predictions`): no sync of their own.
+        local = {"sync_on_compute": False}
         return torch.nn.ModuleDict(
             {
-                "rho": SpearmanRho(),
-                "rho_fkg": SpearmanRho(),
-                "rl2": RelativeL2(),
-                "rl2_fkg": RelativeL2(),
-                "mae": ScoreMAE(),
-                "action_acc": ActionAccuracy(ignore_index=IGNORE_INDEX),
-                "error_f1": ErrorF1(self.max_errors, num_groups=self.num_actions),
-                "error_ap": ErrorAP(self.max_errors, num_groups=self.num_actions),
-                "temporal_ap": TemporalAP(self.num_actions * self.max_errors),
+                "rho": SpearmanRho(**local),
+                "rho_fkg": SpearmanRho(**local),
+                "rl2": RelativeL2(**local),
+                "rl2_fkg": RelativeL2(**local),
+                "mae": ScoreMAE(**local),
+                "action_acc": ActionAccuracy(ignore_index=IGNORE_INDEX, **local),
+                "error_f1": ErrorF1(self.max_errors, num_groups=self.num_actions, **local),
+                "error_ap": ErrorAP(self.max_errors, num_groups=self.num_actions, **local),
+                "temporal_ap": TemporalAP(self.num_actions * self.max_errors, **local),
             }
         )
 
@@ -218,9 +221,10 @@ class AQATask(PartsTask):
             )
 
     def predictions(self, part: str) -> list[dict[str, Any]]:
-        """Per-sample predictions of the last epoch of `part`, clips averaged per key."""
+        """Per-sample predictions of the last epoch of `part` on every rank, clips averaged
+        per key (under DDP the padded repeats of a distributed sampler count again)."""
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in self._outputs[part]:
+        for row in gather_rows(self._outputs[part], self.device):
             grouped[row["key"]].append(row)
         merged = []
         for rows in grouped.values():
@@ -268,8 +272,8 @@ class AQATask(PartsTask):
             self.span_cut.fill_(self._best_span_threshold(rows))
         preds, truth = self._segments(rows, self.span_threshold)
         metrics["temporal_ap"].update(preds, truth)
-        self.log(f"{part}/threshold", self.threshold)
-        self.log(f"{part}/span_threshold", self.span_cut)
+        self.log(f"{part}/threshold", self.threshold, sync_dist=True)
+        self.log(f"{part}/span_threshold", self.span_cut, sync_dist=True)
         for name, metric in metrics.items():
             value = metric.compute()
             if name == "error_f1":
@@ -280,10 +284,10 @@ class AQATask(PartsTask):
             else:
                 per_error = {}
             for key, cell in per_error.items():
-                self.log(f"{part}/{key}", cell)
+                self.log(f"{part}/{key}", cell, sync_dist=True)
             if isinstance(value, dict):
                 value = value["macro"] if "macro" in value else value["mAP"]
-            self.log(f"{part}/{name}", value, prog_bar=name in {"rho", "error_f1"})
+            self.log(f"{part}/{name}", value, prog_bar=name in {"rho", "error_f1"}, sync_dist=True)
             metric.reset()
 
     def _best_span_threshold(self, rows: list[dict[str, Any]]) -> float:

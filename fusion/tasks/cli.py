@@ -26,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "overrides", nargs="*", help="key=value, e.g. trainer.max_epochs=2 data=flex"
     )
-    train.add_argument("--resume", default=None, help="a last.ckpt to continue from")
+    train.add_argument(
+        "--resume",
+        default=None,
+        help="a last.ckpt to continue from, or auto (the same as the override resume=...)",
+    )
     train.set_defaults(func=run_train)
     evaluate = subparsers.add_parser(
         "eval",
@@ -39,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=run_eval)
 
 
-def _split_config_arg(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+def split_config_arg(args: argparse.Namespace) -> tuple[str | None, list[str]]:
     """`fusion train key=value` puts the first override where the config file goes."""
     if args.config is not None and "=" in args.config:
         return None, [args.config, *args.overrides]
@@ -50,15 +54,16 @@ def run_train(args: argparse.Namespace) -> int:
     from fusion.summary import format_metrics
     from fusion.train import train
 
-    config_path, overrides = _split_config_arg(args)
+    config_path, overrides = split_config_arg(args)
     try:
         config = compose(config_path, overrides)
         folder, metrics = train(config, resume=args.resume)
     except (ConfigError, DataError, FKGError, ValueError, KeyError) as exc:
         print(f"fusion train: {exc}", file=sys.stderr)
         return 2
-    print(format_metrics(metrics))
-    print(f"run folder: {folder}")
+    if metrics:  # rank 0 tests and reports; the other ranks of a distributed run end quietly
+        print(format_metrics(metrics))
+        print(f"run folder: {folder}")
     return 0
 
 

@@ -157,7 +157,9 @@ class TextTask(PartsTask):
             return
         self.last_predictions = rows
         for name, value in self.text_metrics(part, rows).items():
-            self.log(f"{part}/{name}", value, prog_bar=name in {"error_f1", "action_acc"})
+            self.log(
+                f"{part}/{name}", value, prog_bar=name in {"error_f1", "action_acc"}, sync_dist=True
+            )
 
     def text_metrics(self, part: str, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         """Every metric of the generated answers in `rows`, with per-error F1 (`f1/<action

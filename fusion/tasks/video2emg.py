@@ -133,7 +133,7 @@ class Video2EMGTask(pl.LightningModule):
     def _log_metrics(self, part: str) -> None:
         values = self.metrics[part].compute()
         for name in ("mae", "rmse", "r", "clip_r", "contribution_mae"):
-            self.log(f"{part}/{name}", values[name])
+            self.log(f"{part}/{name}", values[name], sync_dist=True)
         self.metrics[part].reset()
 
     def on_validation_epoch_end(self) -> None:

@@ -140,7 +140,8 @@ def test_tunable_parts_freeze_the_rest_and_keep_it_in_eval_mode(setting):
 
 def save_as_checkpoint(model: TextModel, path) -> None:
     """A Lightning-style checkpoint of a task whose `model` is `model`."""
-    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, path)
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "hyper_parameters": {"config": {}}}, path)
 
 
 def test_encoders_and_fuser_start_from_another_runs_checkpoint(setting, tmp_path):
@@ -161,9 +162,7 @@ def test_encoders_and_fuser_start_from_another_runs_checkpoint(setting, tmp_path
     with pytest.raises(ValueError, match="no such checkpoint"):
         load_backbone(model, tmp_path / "none.ckpt")
     narrow = {**config, "model": {**config["model"], "modalities": ["pose"]}}
-    torch.save(
-        {"state_dict": {f"model.{k}": v for k, v in build(narrow).state_dict().items()}}, path
-    )
+    save_as_checkpoint(build(narrow), path)
     with pytest.raises(ValueError, match="lacks .* encoders/fuser weights"):
         load_backbone(model, path)
     wide = {**config, "model": {**config["model"], "dim": 48}}

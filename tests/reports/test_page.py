@@ -69,23 +69,10 @@ def test_the_command_writes_report_html_through_a_temporary_name(aqa_run, capsys
 
 
 @pytest.fixture(scope="module")
-def trained(flex_root, tmp_path_factory):
+def trained(flex_root, short_run, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report-train")
     config = compose(
-        None,
-        [
-            f"data.reader.root={flex_root}",
-            f"data.cache.dir={tmp / 'cache'}",
-            "data.cache.workers=1",
-            "data.loader.num_workers=0",
-            "data.loader.batch_size=4",
-            "data.split.protocol=random",
-            "model.encoders.video.backbone=mobilenetv3_small_050",
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=2",
-            "trainer.enable_progress_bar=false",
-            f"out={tmp / 'runs'}",
-        ],
+        None, [*short_run(flex_root, tmp), "model.encoders.video.backbone=mobilenetv3_small_050"]
     )
     folder, _ = train(config)
     return folder

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from fusion.config import CONFIG_ROOT, GROUPS, compose
@@ -16,6 +17,17 @@ from fusion.train import train
 EXPERIMENTS = CONFIG_ROOT.parent / "experiments"
 # Group choices a config needs beside itself: Fitness-AQA has video only.
 NEEDS = {("data", "fitness_aqa"): ["model=video_only"]}
+# Trainer presets that cannot run inside this pytest process, and why.
+MULTI_PROCESS = (
+    "launches one process per device, each re-running the command: tests/test_distributed.py"
+)
+NO_GPU = "needs a CUDA GPU; tests/test_trainer_options.py checks that it composes"
+UNRUNNABLE = {
+    "trainer/cpu-ddp": MULTI_PROCESS,
+    "trainer/ddp": f"{NO_GPU}; it also {MULTI_PROCESS}",
+    "trainer/fsdp": f"{NO_GPU}; it also {MULTI_PROCESS}",
+    "trainer/gpu": None if torch.cuda.is_available() else NO_GPU,
+}
 
 
 def config_cases() -> list[tuple[str, str | None, list[str]]]:
@@ -32,10 +44,16 @@ def config_cases() -> list[tuple[str, str | None, list[str]]]:
     return cases
 
 
+def runnable(case: tuple[str, str | None, list[str]]):
+    """The case as a pytest param, skipped with the reason when this process cannot run it."""
+    reason = UNRUNNABLE.get(case[0])
+    return pytest.param(*case[1:], id=case[0], marks=[pytest.mark.skip(reason)] if reason else [])
+
+
 CASES = config_cases()
 
 
-@pytest.mark.parametrize(("top", "choices"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("top", "choices"), [runnable(c) for c in CASES])
 def test_config_runs_one_fast_dev_batch(top, choices, request, fast_dev, tmp_path: Path):
     fitness_aqa = "data=fitness_aqa" in choices
     root = request.getfixturevalue("faqa_root" if fitness_aqa else "flex_root")

@@ -150,7 +150,7 @@ def test_fitting_starts_from_encoders_from_and_reloading_does_not(text_config, f
     torch.manual_seed(1)
     source = task_for(text_config, flex_root, tmp_path)
     path = tmp_path / "source.ckpt"
-    torch.save({"state_dict": source.state_dict()}, path)
+    torch.save({"state_dict": source.state_dict(), "hyper_parameters": dict(source.hparams)}, path)
     torch.manual_seed(2)
     task = task_for(text_config, flex_root, tmp_path, f"model.encoders_from={path}")
     first = next(iter(task.model.encoders.parameters()))

@@ -18,28 +18,19 @@ from fusion.tasks.aqa import AQATask
 from fusion.train import train
 
 
-def tiny(root: Path, tmp_path: Path, *extra: str):
-    return compose(
-        None,
-        [
-            f"data.reader.root={root}",
-            f"data.cache.dir={tmp_path / 'cache'}",
-            "data.cache.workers=1",
-            "data.loader.num_workers=0",
-            "data.loader.batch_size=4",
-            "data.split.protocol=random",
-            "model.encoders.video.backbone=mobilenetv3_small_050",
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=2",
-            "trainer.enable_progress_bar=false",
-            f"out={tmp_path / 'runs'}",
-            *extra,
-        ],
-    )
+@pytest.fixture(scope="module")
+def tiny(short_run):
+    """Makes the config of a short run with a small video backbone (root, tmp_path, *extra)."""
+
+    def make(root: Path, tmp_path: Path, *extra: str):
+        light = "model.encoders.video.backbone=mobilenetv3_small_050"
+        return compose(None, [*short_run(root, tmp_path), light, *extra])
+
+    return make
 
 
 @pytest.fixture(scope="module")
-def run(flex_root, tmp_path_factory):
+def run(flex_root, tiny, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
     folder, metrics = train(tiny(flex_root, tmp))
     return folder, metrics
@@ -149,7 +140,7 @@ def test_a_modality_the_dataset_lacks_is_refused(faqa_root, tmp_path, capsys):
     assert "asks for pose" in capsys.readouterr().err
 
 
-def test_resume_continues_the_epoch_count(run, flex_root, tmp_path):
+def test_resume_continues_the_epoch_count(run, tiny, flex_root, tmp_path):
     folder, _ = run
     copy = tmp_path / "run" / "checkpoints"
     copy.mkdir(parents=True)

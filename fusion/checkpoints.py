@@ -1,0 +1,37 @@
+"""Reading `fusion train` checkpoints: tensors and plain data only (`weights_only=True`), and
+a clear error for a file that is missing, truncated, corrupt or not one of ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REQUIRED = ("state_dict", "hyper_parameters")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: the message names the file and what was expected."""
+
+
+def read_checkpoint(path: str | Path, option: str = "checkpoint") -> dict[str, Any]:
+    """The checkpoint's contents; `option` names the setting or argument in errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{option}: {path}: no such checkpoint")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch.load raises a different type per damage
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(
+            f"{option}: {path}: not a readable checkpoint (truncated or corrupt?): {reason}"
+        ) from None
+    missing = [k for k in REQUIRED if not isinstance(saved, dict) or k not in saved]
+    if missing or "config" not in saved["hyper_parameters"]:
+        raise CheckpointError(
+            f"{option}: {path}: not a fusion checkpoint (expected a Lightning checkpoint "
+            f"with {', '.join(REQUIRED)} and hyper_parameters.config; lacks "
+            f"{', '.join(missing) or 'hyper_parameters.config'})"
+        )
+    return saved
