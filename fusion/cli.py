@@ -12,6 +12,7 @@ from fusion.data import cli as data_cli
 from fusion.data.synth import cli as synth_cli
 from fusion.export import cli as export_cli
 from fusion.fkg import cli as fkg_cli
+from fusion.predict import cli as predict_cli
 from fusion.reports import cli as report_cli
 from fusion.tasks import cli as task_cli
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         bench_cli,
         report_cli,
         export_cli,
+        predict_cli,
     ):
         module.register(subparsers)
     return parser

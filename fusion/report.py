@@ -14,8 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torchmetrics.functional.classification import binary_f1_score  # noqa: E402
 
-from fusion.fkg.scoring import breakdown  # noqa: E402
-from fusion.metrics.temporal import spans_from_frame_probs  # noqa: E402
+from fusion.readout import read_out  # noqa: E402
 
 COLUMNS = (
     "key", "action", "action_pred", "score", "score_pred", "fkg_score", "errors_true",
@@ -25,23 +24,10 @@ COLUMNS = (
 
 def prediction_rows(task: Any) -> list[dict[str, Any]]:
     """One row per test sample: scores, errors with probabilities and spans, FKG breakdown."""
-    threshold = task.error_threshold
     action_ids = task.fkg.action_ids
     rows = []
     for row in getattr(task, "last_predictions", []):
-        used = int(row["action_used"])
-        action = task.fkg.action(action_ids[used])
-        names = [e.name for e in action.errors]
-        probs = row["error_probs"].tolist()
-        observed = [
-            action.errors[j].id for j, p in enumerate(probs[: len(names)]) if p >= threshold
-        ]
-        report = breakdown(action, observed)
-        spans = spans_from_frame_probs(
-            row["frame_probs"][:, : len(names)],
-            row["bin_times"] - row["bin_width"] / 2,
-            task.span_threshold,
-        )
+        readout = read_out(task.fkg, row, task.error_threshold, task.span_threshold)
         true_action = int(row["action"])
         truth = []
         if true_action >= 0:
@@ -51,15 +37,9 @@ def prediction_rows(task: Any) -> list[dict[str, Any]]:
             {
                 "key": row["key"],
                 "action": action_ids[true_action] if true_action >= 0 else "",
-                "action_pred": action.id,
                 "score": f"{float(row['score']):.2f}" if row["score_mask"] else "",
-                "score_pred": f"{float(row['pred_score']):.2f}",
-                "fkg_score": f"{float(row['fkg_score']):.2f}",
                 "errors_true": ";".join(truth),
-                "errors_pred": ";".join(f"{n}:{p:.2f}" for n, p in zip(names, probs, strict=False)),
-                "spans_pred": ";".join(f"{names[c]}@{s:.2f}-{e:.2f}s" for c, s, e, _ in spans),
-                "points_lost": ";".join(f"{i.name}:{i.points_lost:.1f}" for i in report.items),
-                "feedback": " | ".join(i.feedback for i in report.items),
+                **readout.columns(),
             }
         )
     return rows

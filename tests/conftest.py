@@ -10,6 +10,7 @@ import pytest
 
 from fusion.config import compose, to_container
 from fusion.data.synth.generate import generate
+from fusion.train import train
 
 
 @pytest.fixture(scope="session")
@@ -130,3 +131,34 @@ def text_config() -> Callable[..., dict]:
         return to_container(config)
 
     return make
+
+
+# Every modality, small widths and few layers: a traced or exported graph grows with each
+# layer and time bin, and torch.export's shape reasoning takes seconds per hundred nodes.
+TINY_AQA = (
+    "model.encoders.video.backbone=test_efficientnet",
+    "model.encoders.video.dim=16",
+    "model.encoders.pose.dim=16",
+    "model.encoders.pose.layers=1",
+    "model.encoders.emg.dim=16",
+    "model.encoders.emg.layers=1",
+    "model.encoders.physio.dim=8",
+    "model.encoders.physio.layers=1",
+    "model.dim=16",
+    "model.fuser.layers=1",
+    "model.fuser.heads=2",
+    "model.head.hidden=16",
+    "model.head.time_bins=4",
+)
+
+
+@pytest.fixture(scope="session")
+def aqa_checkpoint(flex_root, short_run, tmp_path_factory) -> Path:
+    """best.ckpt of a one-epoch, two-batch AQA run on the FLEX fixture (metrics.json beside),
+    shared by the export and predict tests."""
+    tmp = tmp_path_factory.mktemp("export-run")
+    config = compose(
+        None, [*short_run(flex_root, tmp), *TINY_AQA, "trainer.enable_model_summary=false"]
+    )
+    folder, _ = train(config)
+    return folder / "checkpoints" / "best.ckpt"

@@ -6,8 +6,11 @@ from `configs/data/` rejects unknown keys and wrong types with the key's name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
 
 from fusion.constants import MODALITIES
 
@@ -104,3 +107,23 @@ class DataConfig:
     color_jitter: float = 0.0  # training batches: brightness/contrast/saturation in [1-x, 1+x]
     balance: str = "none"  # none | dynamic-step | two-step
     balance_from_epoch: int = 0  # two-step: epochs on the full set before the balanced subset
+
+
+def data_config(config: DataConfig | Mapping | DictConfig | None = None) -> DataConfig:
+    """A typed DataConfig from a partial mapping; unknown keys and wrong types are refused."""
+    schema = OmegaConf.structured(DataConfig)
+    merged = OmegaConf.merge(schema, config or {})
+    return OmegaConf.to_object(merged)
+
+
+def preprocess_specs(config: DataConfig) -> list[Any]:
+    """The cached preprocessing: the configured steps, then resizing and centre-cropping the
+    frames to `cache.image_size` when it is set."""
+    specs = list(config.preprocess)
+    size = config.cache.image_size
+    if size:
+        specs += [
+            {"name": "video.resize", "size": size},
+            {"name": "video.center_crop", "size": size},
+        ]
+    return specs

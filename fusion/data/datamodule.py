@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from fusion.data.balance import balance_plan
 from fusion.data.batch_video import prepare_video
 from fusion.data.cache import CacheBuild, CacheStore, cache_key, dataset_fingerprint, ensure_cache
-from fusion.data.config import DataConfig
+from fusion.data.config import DataConfig, data_config, preprocess_specs
 from fusion.data.dataset import SIGNALS, ClipDataset, Entry, LiveSource, SampleSource, collate
 from fusion.data.readers import open_reader
 from fusion.data.sample import SampleInfo
@@ -33,13 +33,6 @@ from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 
 log = logging.getLogger(__name__)
-
-
-def data_config(config: DataConfig | Mapping | DictConfig | None = None) -> DataConfig:
-    """A typed DataConfig from a partial mapping; unknown keys and wrong types are refused."""
-    schema = OmegaConf.structured(DataConfig)
-    merged = OmegaConf.merge(schema, config or {})
-    return OmegaConf.to_object(merged)
 
 
 class FusionDataModule(pl.LightningDataModule):
@@ -56,7 +49,7 @@ class FusionDataModule(pl.LightningDataModule):
         self.fkg = fkg or load_fkg()
         self.progress = progress
         self.reader = open_reader(self.config.reader)
-        self.preprocess = build_transforms(self._preprocess_specs())
+        self.preprocess = build_transforms(preprocess_specs(self.config))
         self.augment = build_transforms(self.config.augment)
         self.transform = build_transforms(self.config.transform)
         self.targets = TargetEncoder(self.fkg)
@@ -66,16 +59,6 @@ class FusionDataModule(pl.LightningDataModule):
         self._positions: dict[str, int] = {}
         self.item_modalities: tuple[str, ...] | None = None  # None: every modality read
         self._cache_key: str | None = None
-
-    def _preprocess_specs(self) -> list[Any]:
-        specs = list(self.config.preprocess)
-        size = self.config.cache.image_size
-        if size:
-            specs += [
-                {"name": "video.resize", "size": size},
-                {"name": "video.center_crop", "size": size},
-            ]
-        return specs
 
     @property
     def view_ids(self) -> tuple[int, ...]:

@@ -24,6 +24,9 @@ from fusion.data.sample import DataError, Sample, TimeSeries
 from fusion.data.skeletons import swap_side_tokens
 from fusion.data.transforms.emg import moving_rms
 
+# What the envelope is timed by, first one present: the EMG itself, else the other signals.
+TIMED = ("emg", "pose", "physio", "video")
+
 EMG_KINDS: tuple[str, ...] = ("signal", "envelope")
 
 
@@ -90,6 +93,19 @@ class EnvelopeClock:
                 return float(series.rate_hz)
         return float(self.fallback_rate_hz)
 
+    def times(self, sample: Sample) -> np.ndarray:
+        """The envelope's times: every 1/rate seconds from the first to the last EMG row, or
+        over the first signal the sample has when it has no EMG (a sample to predict for)."""
+        series = next(
+            (s for s in map(sample.modality, TIMED) if s is not None and len(s.times)), None
+        )
+        if series is None:
+            raise DataError(sample.key, "has no signal to time a Video->EMG envelope by", "emg")
+        rate = self.rate(sample)
+        start, end = float(series.times[0]), float(series.times[-1])
+        count = int(np.floor((end - start) * rate + 1e-9)) + 1
+        return start + np.arange(count) / rate
+
     def envelope(self, sample: Sample) -> TimeSeries:
         """(T, C) envelope of the sample's EMG every 1/rate seconds from its first EMG row."""
         emg = sample.emg
@@ -101,9 +117,7 @@ class EnvelopeClock:
         rate = self.rate(sample)
         if self.kind == "signal":
             values = moving_rms(values, emg.rate_hz, self.window(rate))
-        start, end = float(emg.times[0]), float(emg.times[-1])
-        count = int(np.floor((end - start) * rate + 1e-9)) + 1
-        times = start + np.arange(count) / rate
+        times = self.times(sample)
         out = np.stack([np.interp(times, emg.times, column) for column in values.T], axis=1)
         return TimeSeries(out.astype(np.float32), times, rate)
 

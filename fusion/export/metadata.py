@@ -18,6 +18,7 @@ import torch
 
 from fusion import __version__
 from fusion.constants import EMG_CHANNELS
+from fusion.data.config import data_config, preprocess_specs
 from fusion.data.transforms import build_transforms
 from fusion.export.checkpoint import Checkpoint
 from fusion.export.signature import TensorSpec
@@ -35,15 +36,9 @@ def preprocessing(config: dict[str, Any]) -> dict[str, Any]:
     parameters (physio baselines, EMG band and rate, pose centring and scale ...)."""
     data = config["data"]
     size = data["cache"].get("image_size")
-    preprocess = list(data.get("preprocess") or [])
-    if size:
-        preprocess += [
-            {"name": "video.resize", "size": size},
-            {"name": "video.center_crop", "size": size},
-        ]
     return {
         "order": "reader -> preprocess -> transform -> collate (zero padding + masks) -> video",
-        "preprocess": build_transforms(preprocess).spec()["transforms"],
+        "preprocess": build_transforms(preprocess_specs(data_config(data))).spec()["transforms"],
         "transform": build_transforms(list(data.get("transform") or [])).spec()["transforms"],
         "video": {
             "mean": list(data["video_mean"]),

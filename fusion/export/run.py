@@ -34,7 +34,9 @@ from fusion.export.formats import (
 from fusion.export.metadata import model_json
 from fusion.export.text import TEXT_FORMATS, write_text_model
 from fusion.export.wrapper import AQAExport, Video2EMGExport
+from fusion.fkg.loader import DEFAULT_FKG_PATH
 
+FKG_FILE = "fkg.yaml"  # the FKG an AQA model scores with, so `fusion predict` needs no repo
 WRITERS = {"torchscript": write_torchscript, "onnx": write_onnx, "safetensors": write_safetensors}
 
 
@@ -104,6 +106,9 @@ def _write(ckpt: Checkpoint, task: pl.LightningModule, formats: list[str], folde
     for name in formats:
         WRITERS[name](wrapper, folder / FORMATS[name])
         files[name] = FORMATS[name]
+    if ckpt.kind == "aqa":
+        shutil.copyfile(ckpt.config["task"].get("fkg") or DEFAULT_FKG_PATH, folder / FKG_FILE)
+        files["fkg"] = FKG_FILE
     return model_json(ckpt, task, formats, files, wrapper.inputs, wrapper.outputs)
 
 

@@ -28,6 +28,7 @@ from fusion.metrics.gather import gather_rows
 from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
+from fusion.readout import merge_clips
 from fusion.tasks.optim import adamw_warmup_cosine
 from fusion.tasks.parts import PartsTask
 
@@ -226,14 +227,7 @@ class AQATask(PartsTask):
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in gather_rows(self._outputs[part], self.device):
             grouped[row["key"]].append(row)
-        merged = []
-        for rows in grouped.values():
-            first = dict(rows[0])
-            for name in ("action_logits", "pred_score", "fkg_score", "error_probs", "frame_probs"):
-                first[name] = torch.stack([r[name] for r in rows]).mean(0)
-            first["clips"] = len(rows)
-            merged.append(first)
-        return merged
+        return [merge_clips(rows) for rows in grouped.values()]
 
     def _epoch_end(self, part: str) -> None:
         rows = self.predictions(part)

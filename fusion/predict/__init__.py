@@ -1,0 +1,1 @@
+"""`fusion predict`: exported models run on sample files, without the training stack."""
