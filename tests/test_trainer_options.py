@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from fusion.config import compose
-from fusion.train import build_run
+from fusion.train import build_run, train
 
 
 def test_every_trainer_preset_composes():
@@ -38,3 +38,25 @@ def test_a_compiled_model_predicts_as_the_eager_one(tmp_path, flex_root, fast_de
             outputs.append(task.eval().model(batch))
     for name in ("score", "fkg_score", "error_logits"):
         assert torch.allclose(outputs[0][name], outputs[1][name], atol=1e-4), name
+
+
+def test_accumulation_steps_the_optimiser_every_n_batches_under_bf16_autocast(
+    tmp_path, flex_root, short_run
+):
+    steps = {}
+    for every in (1, 2):
+        extra = [
+            "model.modalities=[pose,emg]",
+            "data.loader.batch_size=2",
+            "trainer.limit_train_batches=4",
+            "trainer.limit_val_batches=1",
+            "trainer.precision=bf16-mixed",
+            f"trainer.accumulate_grad_batches={every}",
+        ]
+        config = compose(None, [*short_run(flex_root, tmp_path / str(every)), *extra])
+        folder, metrics = train(config)
+        assert torch.isfinite(torch.tensor(metrics["test/loss"]))
+        last = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)
+        assert last["hyper_parameters"]["config"]["trainer"]["precision"] == "bf16-mixed"
+        steps[every] = last["global_step"]
+    assert steps == {1: 4, 2: 2}
