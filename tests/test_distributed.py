@@ -33,6 +33,8 @@ def test_a_two_process_ddp_run_writes_one_folder_that_evaluates_in_one_process(
     (folder,) = (tmp_path / "runs").iterdir()  # both ranks wrote the folder rank 0 chose
     assert done.stdout.count("run folder:") == 1  # rank 0 alone tests and reports
     metrics = json.loads((folder / "metrics.json").read_text())
+    cache = [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")]
+    assert len(cache) == 1 and not cache[0].startswith(".")  # one build, no leftover
 
     single = subprocess.run(
         [sys.executable, "-m", "fusion.cli", "train", *overrides[:-2], "trainer.max_epochs=1",
