@@ -11,6 +11,13 @@ import torch
 REQUIRED = ("state_dict", "hyper_parameters")
 
 
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """An exception's first message line (its type's name when it has none), for one-line
+    errors that wrap what a library raised."""
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used: the message names the file and what was expected."""
 
@@ -23,9 +30,9 @@ def read_checkpoint(path: str | Path, option: str = "checkpoint") -> dict[str, A
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch.load raises a different type per damage
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(
-            f"{option}: {path}: not a readable checkpoint (truncated or corrupt?): {reason}"
+            f"{option}: {path}: not a readable checkpoint (truncated or corrupt?): "
+            f"{first_line(error)}"
         ) from None
     missing = [k for k in REQUIRED if not isinstance(saved, dict) or k not in saved]
     if missing or "config" not in saved["hyper_parameters"]:

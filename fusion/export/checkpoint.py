@@ -16,7 +16,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from fusion.checkpoints import CheckpointError
+from fusion.checkpoints import CheckpointError, first_line
 from fusion.checkpoints import read_checkpoint as read_fusion_checkpoint
 from fusion.fkg.loader import FKGError
 
@@ -86,8 +86,7 @@ def build_task(checkpoint: Checkpoint) -> pl.LightningModule:
         task = task_class(checkpoint.kind)(checkpoint.config)
         task.load_state_dict(checkpoint.state_dict)
     except (FKGError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ExportError(
-            f"{checkpoint.path}: cannot rebuild its {checkpoint.kind} model ({first[:300]})"
+            f"{checkpoint.path}: cannot rebuild its {checkpoint.kind} model ({first_line(error)})"
         ) from None
     return task.eval()

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from fusion.checkpoints import first_line
+
 RUNTIMES: dict[str, str] = {"torchscript": "model.pt", "onnx": "model.onnx"}
 EXPECTED = "a folder written by `fusion export` (model.json beside model.pt or model.onnx)"
 
@@ -102,9 +104,8 @@ def _torchscript(path: Path, inputs: list[str], outputs: list[str]) -> Callable:
             warnings.simplefilter("ignore", FutureWarning)  # jit is deprecated, not yet removed
             module = torch.jit.load(str(path), map_location="cpu").eval()
     except (RuntimeError, ValueError, OSError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ArtifactError(
-            f"{path}: not a loadable TorchScript file (truncated or corrupt?): {reason[:200]}"
+            f"{path}: not a loadable TorchScript file (truncated or corrupt?): {first_line(error)}"
         ) from None
 
     def run(named: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
@@ -121,9 +122,8 @@ def _onnx(path: Path, inputs: list[str], outputs: list[str]) -> Callable:
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own untyped errors
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ArtifactError(
-            f"{path}: not a loadable ONNX model (truncated or corrupt?): {reason[:200]}"
+            f"{path}: not a loadable ONNX model (truncated or corrupt?): {first_line(error)}"
         ) from None
 
     def run(named: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
