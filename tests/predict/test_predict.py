@@ -14,16 +14,18 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
+from fusion.checkpoints import read_checkpoint
 from fusion.cli import main
 from fusion.config import Video2EMGRunConfig, to_container
 from fusion.constants import EMG_CHANNELS
-from fusion.data.config import EnvelopeConfig
+from fusion.data.config import EnvelopeConfig, data_config
 from fusion.data.datamodule import FusionDataModule
 from fusion.data.dataset import collate
 from fusion.data.video2emg import Video2EMGDataModule
 from fusion.export.run import export
 from fusion.predict.artifact import open_artifact
 from fusion.predict.run import predict
+from fusion.predict.samples import no_targets, sample_batch, sample_path
 from fusion.report import prediction_rows
 from fusion.tasks.aqa import AQATask
 from fusion.tasks.video2emg import Video2EMGTask
@@ -195,3 +197,14 @@ def test_a_video2emg_export_writes_the_envelope_eval_predicts(flex_root, tmp_pat
     assert records[0]["rows"] == len(values) == len(expected) > 10
     torch.testing.assert_close(values[:, 0], batch["envelope_times"][0], atol=1e-4, rtol=0)
     torch.testing.assert_close(values[:, 1:], expected, atol=1e-5, rtol=0)
+
+
+def test_views_chosen_for_predict_are_the_views_the_model_sees(aqa_checkpoint, flex_root, tmp_path):
+    config = read_checkpoint(aqa_checkpoint)["hyper_parameters"]["config"]
+    data = data_config(config["data"])
+    sample = sample_path(flex_root / "A01/001")
+    for views, count in (([1, 3], 2), (None, 5)):
+        scratch = tmp_path / str(count)
+        batch = sample_batch(data, sample, scratch, no_targets, ("video", "pose"), views)
+        assert batch["video"].shape[:3] == (data.clip.test_clips, count, data.clip.frames)
+        assert batch["video_mask"].all() and "emg" not in batch
