@@ -47,16 +47,22 @@ def _launched_world_size() -> int:
 
 
 def new_run_folder(config: DictConfig) -> Path:
-    """<out>/<name>-<stamp>, created; under a multi-process launcher, <out>/<name>-<job id>,
-    the same for every rank."""
+    """<out>/<name>-<stamp>, created; under a multi-process launcher,
+    <out>/<name>-<job id>-<config key>, the same for every rank."""
     if _launched_world_size() > 1:
-        job = next((os.environ[e] for e in JOB_ID_ENVS if os.environ.get(e)), None)
+        # torchrun's run id is "none" unless --rdzv-id (or --standalone) sets one: every job
+        # would share `<name>-none`.
+        ids = (os.environ.get(e, "") for e in JOB_ID_ENVS)
+        job = next((i for i in ids if i not in ("", "none")), None)
         if job is None:
             raise ConfigError(
                 f"{_launched_world_size()} processes were launched without a job id "
-                f"({' or '.join(JOB_ID_ENVS)}): set {RUN_FOLDER_ENV} to one run folder for all"
+                f"({' or '.join(JOB_ID_ENVS)}; torchrun sets it from --rdzv-id): "
+                f"set {RUN_FOLDER_ENV} to one run folder for all"
             )
-        folder = Path(config.out) / f"{config.name}-{job}"
+        # The config's key apart, two configs of one job would share a folder; a requeued job
+        # (same id, same config) finds its own again, for resume=auto.
+        folder = Path(config.out) / f"{config.name}-{job}-{run_key(config)[:8]}"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -15,7 +15,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from fusion.config import ConfigError, compose
+from fusion.config import ConfigError, compose, run_key
 from fusion.runs import (
     RESUME_ENV,
     RUN_FOLDER_ENV,
@@ -68,10 +68,14 @@ def test_every_rank_writes_the_folder_rank_zero_chose(tmp_path, monkeypatch):
     assert RUN_FOLDER_ENV not in os.environ and RESUME_ENV not in os.environ
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job17")
-    assert place_run(config).folder == tmp_path / "runs" / "aqa-job17"  # torchrun: by job
-    monkeypatch.delenv("TORCHELASTIC_RUN_ID")
-    with pytest.raises(ConfigError, match=RUN_FOLDER_ENV):
-        place_run(config)
+    key = run_key(config)[:8]
+    assert place_run(config).folder == tmp_path / "runs" / f"aqa-job17-{key}"  # torchrun: by job
+    for unset in ("none", ""):  # torchrun without --rdzv-id says "none"
+        monkeypatch.setenv("TORCHELASTIC_RUN_ID", unset)
+        with pytest.raises(ConfigError, match=f"--rdzv-id.*{RUN_FOLDER_ENV}"):
+            place_run(config)
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    assert place_run(config).folder == tmp_path / "runs" / f"aqa-4242-{key}"  # srun: by job
 
 
 def test_the_continued_log_keeps_the_rows_of_the_epochs_the_checkpoint_holds(tmp_path):
