@@ -58,29 +58,29 @@ def faqa_copy(faqa_root, tmp_path) -> Path:
     return Path(shutil.copytree(faqa_root, tmp_path / "ds"))
 
 
-def fast_dev_overrides(root: Path, tmp_path: Path) -> list[str]:
-    """`fusion train` overrides for one fast_dev_run batch on a fixture dataset."""
+def fixture_data_overrides(root: Path, tmp_path: Path, batch_size: int) -> list[str]:
+    """The data overrides of a run on a fixture dataset: its cache under `tmp_path`, no
+    loader or cache workers, a random split."""
     return [
         f"data.reader.root={root}",
         f"data.cache.dir={tmp_path / 'cache'}",
         "data.cache.workers=1",
         "data.loader.num_workers=0",
-        "data.loader.batch_size=2",
+        f"data.loader.batch_size={batch_size}",
         "data.split.protocol=random",
-        "trainer.fast_dev_run=true",
     ]
+
+
+def fast_dev_overrides(root: Path, tmp_path: Path) -> list[str]:
+    """`fusion train` overrides for one fast_dev_run batch on a fixture dataset."""
+    return [*fixture_data_overrides(root, tmp_path, 2), "trainer.fast_dev_run=true"]
 
 
 def short_run_overrides(root: Path, tmp_path: Path) -> list[str]:
     """`fusion train` overrides for one epoch of two batches of 4 on a fixture dataset,
     writing its run folder under `tmp_path / 'runs'`."""
     return [
-        f"data.reader.root={root}",
-        f"data.cache.dir={tmp_path / 'cache'}",
-        "data.cache.workers=1",
-        "data.loader.num_workers=0",
-        "data.loader.batch_size=4",
-        "data.split.protocol=random",
+        *fixture_data_overrides(root, tmp_path, 4),
         "trainer.max_epochs=1",
         "trainer.limit_train_batches=2",
         "trainer.enable_progress_bar=false",

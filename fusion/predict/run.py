@@ -27,8 +27,15 @@ from fusion.data.sample import DataError, Sample
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 from fusion.predict.artifact import Artifact, ArtifactError
-from fusion.predict.samples import SamplePath, model_inputs, no_targets, sample_batch, sample_path
-from fusion.readout import Readout, merge_clips, read_out
+from fusion.predict.samples import (
+    SamplePath,
+    Targets,
+    model_inputs,
+    no_targets,
+    sample_batch,
+    sample_path,
+)
+from fusion.readout import merge_clips, read_out
 
 CSV_COLUMNS = (
     "key", "path", "action_pred", "score_pred", "fkg_score", "errors_pred", "spans_pred",
@@ -51,7 +58,7 @@ def artifact_fkg(artifact: Artifact) -> FitnessKnowledgeGraph:
     return fkg
 
 
-def envelope_request(config: dict[str, Any], channels: int) -> Any:
+def envelope_request(config: dict[str, Any], channels: int) -> Targets:
     """Targets that only ask for the envelope's times (the model predicts its values)."""
     envelope = config["task"]["envelope"]
     clock = EnvelopeClock(
@@ -142,7 +149,7 @@ def _aqa(artifact, samples, data, modalities, views, folder: Path) -> list[dict[
     records, rows = [], []
     for sample in samples:
         _, outputs = _outputs(artifact, data, sample, no_targets, modalities, views)
-        readout: Readout = read_out(fkg, merge_clips(clip_rows(outputs)), error_cut, span_cut)
+        readout = read_out(fkg, merge_clips(clip_rows(outputs)), error_cut, span_cut)
         rows.append({"key": sample.key, "path": str(sample.path), **readout.columns()})
         records.append({"key": sample.key, "path": str(sample.path), **readout.to_dict()})
     with (folder / "predictions.csv").open("w", newline="") as handle:
