@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import time
@@ -40,6 +39,7 @@ from fusion.data.sample import (
     SampleInfo,
     TimeSeries,
 )
+from fusion.pools import worker_context
 
 CACHE_VERSION = 2  # 2: samples.json keeps each repetition's duration_s
 SIGNALS: tuple[str, ...] = ("pose", "emg", "physio")
@@ -133,17 +133,17 @@ def _init_worker(build: CacheBuild) -> None:
 def _map(build: CacheBuild) -> Iterator[tuple[int, dict | str]]:
     """Processed samples in index order, from a pool of `build.workers` processes.
 
-    Workers are forked and run torch single-threaded, as DataLoader workers do: by the time
-    `prepare_data` runs the caller has usually built a model, and a forked child that enters
-    the inherited OpenMP thread pool hangs.
+    Workers start from the forkserver (`fusion.pools`), never forked from this process:
+    by the time `prepare_data` runs the caller has usually built a model or decoded a video,
+    and a forked child that enters an inherited native thread pool hangs. They run torch
+    single-threaded, as DataLoader workers do.
     """
     indices = range(len(build.infos))
     if build.workers <= 1:
         _JOB["build"] = build
         yield from map(_process, indices)
         return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(build.workers, initializer=_init_worker, initargs=(build,)) as pool:
+    with worker_context().Pool(build.workers, initializer=_init_worker, initargs=(build,)) as pool:
         yield from pool.imap(_process, indices, chunksize=1)
 
 

@@ -7,7 +7,6 @@ modality) describe the samples that were listed and read.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from tqdm import tqdm
 from fusion.constants import MODALITIES
 from fusion.data.readers import Reader
 from fusion.data.sample import DataError, SampleInfo
+from fusion.pools import worker_context
 
 Outcome = tuple[tuple[str, ...], str | None]  # modalities present, problem
 
@@ -91,7 +91,7 @@ def _outcomes(
                 yield _check_sample(reader, info)
                 bar.update()
             return
-        with mp.get_context("fork").Pool(workers, _set_worker_reader, (reader,)) as pool:
+        with worker_context().Pool(workers, _set_worker_reader, (reader,)) as pool:
             for outcome in pool.imap(_check_in_worker, infos, chunksize=2):
                 yield outcome
                 bar.update()
@@ -110,7 +110,7 @@ _WORKER: dict[str, Reader] = {}
 
 
 def _set_worker_reader(reader: Reader) -> None:
-    """Forked workers run torch single-threaded: an inherited OpenMP pool can hang them."""
+    """Each worker reads with torch single-threaded: the pool already uses every core."""
     _WORKER["reader"] = reader
     torch.set_num_threads(1)
 

@@ -31,6 +31,7 @@ from fusion.data.transforms import build_transforms
 from fusion.data.transforms.flip import HorizontalFlip
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
+from fusion.pools import worker_context
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +205,15 @@ class FusionDataModule(pl.LightningDataModule):
     def _loader(self, dataset: ClipDataset, shuffle: bool) -> DataLoader:
         loader = self.config.loader
         workers = loader.num_workers
+        # Live workers decode files: forked after PyAV or torch ran here they can hang
+        # (fusion.pools). Cached workers only slice memory maps, and fork is fastest for them.
+        live = isinstance(self.source, LiveSource) and workers > 0
         return DataLoader(
             dataset,
             batch_size=loader.batch_size,
             shuffle=shuffle,
             num_workers=workers,
+            multiprocessing_context=worker_context() if live else None,
             pin_memory=loader.pin_memory,
             persistent_workers=loader.persistent_workers and workers > 0,
             collate_fn=collate,

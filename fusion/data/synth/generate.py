@@ -7,7 +7,6 @@ leaves a partial dataset behind; an existing different dataset is only replaced 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import shutil
 import sys
@@ -37,6 +36,7 @@ from fusion.data.synth.writers import (
 )
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
+from fusion.pools import worker_context
 
 GENERATOR_VERSION = "4"  # bump when a preset's bytes change (4: load-velocity concentric)
 FORMATS = ("flex", "fitness-aqa")
@@ -237,7 +237,7 @@ def _run_jobs(
             rows.append(_run_job(job))
             bar.update()
     else:
-        with mp.get_context("fork").Pool(workers, _init_worker, init_args) as pool:
+        with worker_context().Pool(workers, _init_worker, init_args) as pool:
             for row in pool.imap_unordered(_run_job, jobs, chunksize=2):
                 rows.append(row)
                 bar.update()
