@@ -24,7 +24,7 @@ HANG_LIMIT_S = 120
 
 def decode_here(root: Path) -> None:
     """Run PyAV's decoder and frame converter in this process, as a test or a user might."""
-    frames, _ = decode_mp4(next((root / "videos").glob("*.mp4")), 30.0)
+    frames, *_ = decode_mp4(next((root / "videos").glob("*.mp4")), 30.0)
     assert frames.ndim == 4 and frames.shape[-1] == 3
 
 

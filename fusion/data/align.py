@@ -42,9 +42,10 @@ def crop_to(series: TimeSeries, start_s: float, end_s: float) -> TimeSeries:
 
 
 def clip_window(sample: Sample) -> tuple[float, float]:
-    """The time range shared by the sample: the video's, else the shortest signal's."""
+    """The time range shared by the sample: the video's (its full length when the reader kept
+    only some frames and said how long it was), else the shortest signal's."""
     if sample.video is not None:
-        return 0.0, sample.video.duration_s
+        return 0.0, sample.duration_s or sample.video.duration_s
     durations = [sample.modality(m).duration_s for m in sample.present]
     if not durations:
         raise ValueError(f"{sample.key}: no modality to align")
@@ -60,7 +61,7 @@ def to_frame_grid(sample: Sample, frames: int) -> Sample:
         series = sample.modality(name)
         if series is None:
             continue
-        if name == "video":
+        if name == "video" and len(series.values) != frames:
             changes[name] = series.take(clip_indices(len(series.values), frames))
         else:
             changes[name] = crop_to(series, start, end)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from fusion.data.cache import CacheBuild, CacheStore, cache_key, dataset_fingerp
 from fusion.data.config import DataConfig, data_config, preprocess_specs
 from fusion.data.dataset import SIGNALS, ClipDataset, Entry, LiveSource, SampleSource, collate
 from fusion.data.readers import open_reader
-from fusion.data.sample import SampleInfo
+from fusion.data.sample import Sample, SampleInfo
 from fusion.data.splits import Split, make_split
 from fusion.data.targets import TargetEncoder
 from fusion.data.transforms import build_transforms
@@ -94,10 +95,15 @@ class FusionDataModule(pl.LightningDataModule):
             if not self.infos:
                 raise ValueError(f"{self.config.reader.root}: the dataset lists no samples")
 
+    @property
+    def _read(self) -> partial[Sample]:
+        """The reader's `read` that decodes only the frame grid the clips are drawn from."""
+        return partial(self.reader.read, frames=self.config.clip.cache_frames)
+
     def _build(self) -> Path:
         build = CacheBuild(
             infos=self.infos,
-            read=self.reader.read,
+            read=self._read,
             preprocess=self.preprocess,
             frames=self.config.clip.cache_frames,
             view_ids=self.view_ids,
@@ -131,7 +137,7 @@ class FusionDataModule(pl.LightningDataModule):
         else:
             self.source = LiveSource(
                 self.infos,
-                self.reader.read,
+                self._read,
                 self.preprocess,
                 self.config.clip.cache_frames,
                 self.view_ids,

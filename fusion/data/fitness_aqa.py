@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from fusion.data.align import clip_indices
 from fusion.data.config import ReaderConfig, requested_modalities
 from fusion.data.files import as_span, dataset_folder, read_json
 from fusion.data.sample import (
@@ -37,8 +38,12 @@ ABSENT_MODALITIES = ("pose", "emg", "physio")
 Span = tuple[float, float] | None  # None: the error is labelled absent
 
 
-def decode_mp4(path: Path, fallback_fps: float) -> tuple[np.ndarray, float]:
-    """Every frame of a video as (T, H, W, 3) uint8 RGB, and its frame rate (PyAV)."""
+def decode_mp4(
+    path: Path, fallback_fps: float, keep: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """A video's frames as (T, H, W, 3) uint8 RGB (PyAV), their 0-based frame numbers, the
+    video's frame count and its frame rate. With `keep`, every frame is decoded but only that
+    uniform grid is converted to RGB (the conversion is most of the cost)."""
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -46,14 +51,17 @@ def decode_mp4(path: Path, fallback_fps: float) -> tuple[np.ndarray, float]:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate
             announced = stream.frames
-            frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+            decoded = list(container.decode(stream))
+            if not decoded:
+                raise DataError(path, "expected video frames, decoded none")
+            count = len(decoded)
+            rows = np.arange(count) if keep is None else clip_indices(count, keep)
+            frames = np.stack([decoded[row].to_ndarray(format="rgb24") for row in rows])
     except (av.FFmpegError, OSError) as exc:
         raise DataError(path, f"expected a decodable video: {exc}") from exc
-    if not frames:
-        raise DataError(path, "expected video frames, decoded none")
-    if announced and len(frames) != announced:
-        raise DataError(path, f"decoded {len(frames)} frames, the container announces {announced}")
-    return np.stack(frames), float(rate) if rate else fallback_fps
+    if announced and count != announced:
+        raise DataError(path, f"decoded {count} frames, the container announces {announced}")
+    return frames, rows, count, float(rate) if rate else fallback_fps
 
 
 def read_label_file(path: Path) -> dict[str, Span]:
@@ -186,21 +194,23 @@ class FitnessAQAReader:
             )
         return infos
 
-    def read(self, info: SampleInfo) -> Sample:
-        """Decode one clip (if video is requested) and its labels; spans must fit in the clip."""
+    def read(self, info: SampleInfo, frames: int | None = None) -> Sample:
+        """Decode one clip (if video is requested) and its labels; spans must fit in the clip.
+        With `frames`, only that uniform grid of frames is kept (what the cache keeps)."""
         key = info.key
         labelled = self._labelled(key)
         action = self._action(key, labelled)
         files = {f"error_{name}": str(self._label_path(name)) for name in labelled}
-        video = None
+        video = duration_s = None
         if "video" in self.modalities and self._videos:
             path = self.root / "videos" / f"{key}.mp4"
             if not path.is_file():
                 raise DataError(path, f"missing ({len(self._videos)} other clips have a video)")
-            frames, fps = decode_mp4(path, self.config.video_fps)
-            video = TimeSeries.uniform(frames[:, None], fps)
+            values, rows, count, fps = decode_mp4(path, self.config.video_fps, frames)
+            video = TimeSeries(values[:, None], rows / fps, fps)
+            duration_s = count / fps
             files["video"] = str(path)
-            self._check_spans(key, labelled, video.duration_s)
+            self._check_spans(key, labelled, duration_s)
         match = KEY_SHAPE.match(key)
         labels = Labels(
             action=action,
@@ -219,6 +229,7 @@ class FitnessAQAReader:
                 files=files,
             ),
             video=video,
+            duration_s=duration_s,
         )
 
     def _check_spans(self, key: str, labelled: dict[str, Span], duration_s: float) -> None:

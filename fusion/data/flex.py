@@ -13,7 +13,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +22,8 @@ import scipy.io
 from PIL import Image
 
 from fusion.constants import EMG_CHANNELS, MODALITIES
+from fusion.data.align import clip_indices
+from fusion.data.cameras import Calibration, parse_calibrations
 from fusion.data.config import ReaderConfig, requested_modalities
 from fusion.data.files import JsonFields, dataset_folder, read_csv, read_json
 from fusion.data.sample import (
@@ -63,6 +65,7 @@ class Annotation:
     rates: dict[str, float]
     emg_channels: tuple[str, ...] | None
     skeleton_unit: str | None
+    cameras: dict[int, Calibration] = field(default_factory=dict)
 
 
 def parse_annotation(path: Path, action_id: str, fkg: FitnessKnowledgeGraph) -> Annotation:
@@ -115,6 +118,7 @@ def parse_annotation(path: Path, action_id: str, fkg: FitnessKnowledgeGraph) -> 
     if num_frames is not None and not num_frames.is_integer():
         raise fields.invalid("num_frames", "a whole number of frames")
     rates = fields.child("sample_rates")
+    has_cameras = fields.data.get("cameras") is not None
     return Annotation(
         labels=labels,
         subject=_subject_id(fields),
@@ -123,6 +127,7 @@ def parse_annotation(path: Path, action_id: str, fkg: FitnessKnowledgeGraph) -> 
         rates={} if rates is None else _rates(rates),
         emg_channels=fields.texts("emg_channels"),
         skeleton_unit=fields.text("skeleton_unit", tuple(UNIT_TO_METRES)),
+        cameras=parse_calibrations(fields.data["cameras"], path) if has_cameras else {},
     )
 
 
@@ -222,11 +227,14 @@ def decode_jpeg(path: Path) -> np.ndarray:
         raise DataError(path, f"expected a decodable JPEG: {exc}") from exc
 
 
-def read_views(folder: Path, views: Sequence[int], frames: int | None) -> np.ndarray:
+def read_views(
+    folder: Path, views: Sequence[int], frames: int | None, keep: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Decode folder/View-k/img_%05d.JPG for each view k into (T, V, H, W, 3) uint8 RGB.
 
     Every view must hold the same frames (`frames` of them when the annotation says how many)
-    at the same size.
+    at the same size. With `keep`, only that uniform grid of frames is decoded (the grid
+    `to_frame_grid` keeps). Returns the frames, their 0-based frame numbers and the count.
     """
     if not views:
         raise DataError(folder, "expected View-1 ... View-k folders, found none")
@@ -242,19 +250,21 @@ def read_views(folder: Path, views: Sequence[int], frames: int | None) -> np.nda
             )
         if len(names) > expected:
             raise DataError(names[expected], f"extra frame: expected {expected} frames ({reason})")
+    rows = np.arange(expected) if keep is None else clip_indices(expected, keep)
     out = None
     for v, view in enumerate(views):
-        for t, path in enumerate(files[view]):
+        for t, row in enumerate(rows):
+            path = files[view][row]
             frame = decode_jpeg(path)
             if out is None:
-                out = np.empty((expected, len(views), *frame.shape), np.uint8)
+                out = np.empty((len(rows), len(views), *frame.shape), np.uint8)
                 size_of = path
             elif frame.shape != out.shape[2:]:
                 h, w = out.shape[2:4]
                 got = f"{frame.shape[1]}x{frame.shape[0]}"
                 raise DataError(path, f"{got} frame, expected {w}x{h} like {size_of}")
             out[t, v] = frame
-    return out
+    return out, rows, expected
 
 
 def read_skeleton(path: Path, unit: str) -> np.ndarray:
@@ -422,8 +432,9 @@ class FlexReader:
             )
         return infos
 
-    def read(self, info: SampleInfo) -> Sample:
-        """Decode one sample: every requested modality at full rate, checked for consistency."""
+    def read(self, info: SampleInfo, frames: int | None = None) -> Sample:
+        """Decode one sample: every requested modality at full rate, checked for consistency;
+        with `frames`, only that uniform grid of video frames (what the cache keeps)."""
         key, scan, config = info.key, self._scan, self.config
         annotation = self._annotation(key)
         rates = annotation.rates if annotation else {}
@@ -447,11 +458,15 @@ class FlexReader:
             series["emg"] = TimeSeries.uniform(emg, rates.get("emg", config.emg_rate_hz))
         if "physio" in files:
             series["physio"] = read_physio(files["physio"], rates.get("physio"))
+        durations = {m: ts.duration_s for m, ts in series.items()}
+        duration_s = None
         if "video" in files:
             views = info.views or self._views()
             num_frames = annotation.num_frames if annotation else None
-            series["video"] = TimeSeries.uniform(read_views(files["video"], views, num_frames), fps)
-        self._check_durations(series, files, annotation)
+            values, rows, count = read_views(files["video"], views, num_frames, frames)
+            series["video"] = TimeSeries(values, rows / fps, float(fps))
+            duration_s = durations["video"] = count / fps
+        self._check_durations(series, durations, files, annotation)
         split_score = scan.splits.get(key, (None, None))[1]
         labels = annotation.labels if annotation else Labels(action=info.action, score=split_score)
         subject = annotation.subject if annotation else None
@@ -468,6 +483,8 @@ class FlexReader:
             ),
             emg_channels=channels,
             skeleton=FLEX21.name,
+            duration_s=duration_s,
+            cameras=annotation.cameras if annotation and "video" in series else {},
             **series,
         )
 
@@ -493,23 +510,32 @@ class FlexReader:
         return values.astype(np.float32), names
 
     def _check_durations(
-        self, series: dict[str, TimeSeries], files: dict[str, Path], annotation: Annotation | None
+        self,
+        series: dict[str, TimeSeries],
+        durations: dict[str, float],
+        files: dict[str, Path],
+        annotation: Annotation | None,
     ) -> None:
-        """Every modality must last as long as the annotation (or the first modality read) says."""
+        """Every modality must last as long as the annotation (or the first modality read) says.
+
+        `durations` holds each modality's full length (the video's even when only a grid of
+        its frames was decoded)."""
         tolerance = self.config.tolerance_s
         if annotation is not None and annotation.duration_s is not None:
             reference = annotation.duration_s
             source = f"annotation duration_s in {files['annotation']}"
         elif series:
             first = next(m for m in MODALITIES if m in series)
-            reference, source = series[first].duration_s, f"the {first} in {files[first]}"
+            reference, source = durations[first], f"the {first} in {files[first]}"
         else:
             return
         for modality, ts in series.items():
             slack = 1.0 / ts.rate_hz if modality == "physio" else 0.0
-            if abs(ts.duration_s - reference) > tolerance + slack:
+            if abs(durations[modality] - reference) > tolerance + slack:
                 rows = "frames" if modality == "video" else "rows"
-                measured = f"{len(ts.values)} {rows} at {ts.rate_hz:g} Hz = {ts.duration_s:.3f} s"
+                count = round(durations[modality] * ts.rate_hz) if modality == "video" else None
+                count = len(ts.values) if count is None else count
+                measured = f"{count} {rows} at {ts.rate_hz:g} Hz = {durations[modality]:.3f} s"
                 expected = f"expected {reference:.3f} s ± {tolerance:g} s ({source})"
                 raise DataError(files[modality], f"{measured}, {expected}", "length")
 

@@ -185,8 +185,9 @@ class MIAReader:
             for key, folder in self._folders.items()
         ]
 
-    def read(self, info: SampleInfo) -> Sample:
-        """Load the requested pose and EMG of one clip, checked to cover the same frames."""
+    def read(self, info: SampleInfo, frames: int | None = None) -> Sample:
+        """Load the requested pose and EMG of one clip, checked to cover the same frames
+        (`frames`, the video grid of the other readers, is unused: MIA has no video here)."""
         folder = self._folders.get(info.key)
         if folder is None:
             raise DataError(self.root / info.key, "expected a sample folder listed by index()")

@@ -7,11 +7,16 @@ entry a reader lists before anything heavy is decoded; splits and balancing work
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fusion.constants import MODALITIES
+
+if TYPE_CHECKING:  # cameras.py raises this module's DataError
+    from fusion.data.cameras import Calibration
 
 
 class DataError(ValueError):
@@ -113,7 +118,8 @@ class Sample:
     """One repetition: modalities (None when missing), labels, provenance.
 
     `emg_channels` and `skeleton` name the columns of emg and the joints of pose.
-    `duration_s` is the repetition's length once aligned (a clip keeps only some frames).
+    `duration_s` is the repetition's length: set by a reader that keeps only some frames, and
+    once aligned. `cameras` holds the views' calibrations where the dataset has them.
     """
 
     key: str
@@ -125,7 +131,8 @@ class Sample:
     physio: TimeSeries | None = None
     emg_channels: tuple[str, ...] = ()
     skeleton: str = "flex21"
-    duration_s: float | None = None  # the repetition's length, set when cut to its clip window
+    duration_s: float | None = None  # the repetition's length (the reader's, or its clip window)
+    cameras: Mapping[int, Calibration] = field(default_factory=dict)  # view id -> calibration
 
     def modality(self, name: str) -> TimeSeries | None:
         return getattr(self, name)

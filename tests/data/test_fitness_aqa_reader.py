@@ -86,7 +86,7 @@ def test_summary_says_once_that_pose_emg_and_physio_are_absent(faqa_root):
 
 
 def test_without_video_in_the_modalities_no_clip_is_decoded(faqa_root, monkeypatch):
-    def no_decoding(path, fps):
+    def no_decoding(path, fps, keep=None):
         raise AssertionError(f"decoded {path}")
 
     monkeypatch.setattr(fitness_aqa, "decode_mp4", no_decoding)
@@ -175,3 +175,13 @@ def test_a_key_in_two_splits_is_named(faqa_copy):
 def test_only_view_one_exists(faqa_root):
     with pytest.raises(ValueError, match="one view"):
         reader(faqa_root, views=[2, 5])
+
+
+def test_a_frame_grid_keeps_the_same_frames_as_a_full_decode(faqa_root):
+    r = reader(faqa_root)
+    info = r.index()[0]
+    full, grid = r.read(info), r.read(info, frames=6)
+    rows = np.rint(grid.video.times * full.video.rate_hz).astype(int)
+    assert grid.video.values.shape[0] == 6 and len(set(rows)) == 6
+    assert np.array_equal(grid.video.values, full.video.values[rows])
+    assert grid.duration_s == pytest.approx(full.video.duration_s)

@@ -297,3 +297,50 @@ def test_a_corrupt_split_file_is_named(flex_subset):
     with pytest.raises(DataError) as caught:
         reader(root).index()
     assert caught.value.path == str(path)
+
+
+def test_a_frame_grid_decodes_only_its_frames_and_keeps_the_full_length(flex_root, monkeypatch):
+    r = reader(flex_root)
+    info = r.index()[0]
+    full = r.read(info)
+    decoded = []
+    monkeypatch.setattr(flex, "decode_jpeg", lambda path: decoded.append(path) or full_frame)
+    full_frame = full.video.values[0, 0]
+    grid = r.read(info, frames=5)
+    assert len(decoded) == 5 * len(grid.provenance.views)
+    rows = np.rint(grid.video.times * full.video.rate_hz).astype(int)
+    assert len(rows) == 5 and rows[-1] < len(full.video.times)
+    np.testing.assert_allclose(grid.video.times, full.video.times[rows])
+    assert grid.duration_s == pytest.approx(full.video.duration_s)
+    assert np.array_equal(grid.pose.values, full.pose.values)
+
+
+def test_annotated_cameras_project_the_skeleton_into_each_view(flex_root):
+    r = reader(flex_root)
+    sample = r.read(r.index()[0])
+    assert sorted(sample.cameras) == list(sample.provenance.views)
+    height, width = sample.video.values.shape[2:4]
+    for camera in sample.cameras.values():
+        pixels, depth = camera.project(sample.pose.values)
+        assert (depth > 1.0).all() and (camera.width, camera.height) == (width, height)
+        assert (pixels >= 0).all() and (pixels[..., 0] < width).all()
+        assert (pixels[..., 1] < height).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda cams: cams[1].update(R=[[1, 0, 0], [0, 2, 0], [0, 0, 1]]), "cameras[1].R"),
+        (lambda cams: cams[0].update(K=[[1, 0], [0, 1]]), "cameras[0].K"),
+        (lambda cams: cams[2].update(width=0), "cameras[2]"),
+    ],
+)
+def test_a_bad_camera_is_named(flex_subset, change, where):
+    root = flex_subset(3)
+    path = root / "annotations/A01/002.json"
+    data = json.loads(path.read_text())
+    change(data["cameras"])
+    path.write_text(json.dumps(data))
+    with pytest.raises(DataError) as caught:
+        reader(root).index()
+    assert caught.value.path == str(path) and caught.value.where == where
