@@ -50,6 +50,11 @@ class ModelConfig:
     encoders: dict[str, Any] = field(default_factory=dict)  # modality -> {name, **kwargs}
     fuser: dict[str, Any] = field(default_factory=lambda: {"name": "transformer"})
     head: HeadConfig = field(default_factory=HeadConfig)
+    # A fusion train checkpoint (e.g. a pose_distill run) whose encoders start this model:
+    # every encoder it has that this model has too. None: random initial weights.
+    encoders_from: str | None = None
+    # Module path (e.g. encoders.video) -> learning-rate factor; 0 freezes the module.
+    lr_factors: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,7 +161,9 @@ class TextModelConfig(ModelConfig):
     lm: LMConfig = field(default_factory=LMConfig)
     tunable_parts: list[str] = field(default_factory=lambda: ["projector", "encoders", "lm"])
     lora: LoRAConfig = field(default_factory=LoRAConfig)
-    encoders_from: str | None = None  # a fusion train checkpoint whose encoders/fuser start it
+    # A fusion train checkpoint whose encoders and fuser start it (a pose_distill run's:
+    # the video encoder only).
+    encoders_from: str | None = None
 
 
 @dataclass
@@ -187,7 +194,43 @@ class TextRunConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
-RUN_SCHEMAS: dict[str, type] = {"aqa": RunConfig, "text": TextRunConfig}
+@dataclass
+class PoseDistillModelConfig:
+    """The video encoder that pose distillation trains (`fusion.models.pose_distill`)."""
+
+    modalities: list[str] = field(default_factory=lambda: ["video", "pose"])
+    encoders: dict[str, Any] = field(default_factory=dict)  # video -> {name, **kwargs}
+    joints: int = 21
+    encoders_from: str | None = None  # a checkpoint whose video encoder it continues
+    lr_factors: dict[str, float] = field(default_factory=dict)  # module path -> LR factor
+
+
+@dataclass
+class PoseDistillTaskConfig:
+    kind: str = "pose_distill"
+    view_weight: float = 1.0  # L1 of each view's own joints, beside the pooled views' L1
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_epochs: int = 1
+
+
+@dataclass
+class PoseDistillRunConfig:
+    name: str = "pose_distill"
+    seed: int = 0
+    out: str = "runs"
+    resume: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: PoseDistillModelConfig = field(default_factory=PoseDistillModelConfig)
+    task: PoseDistillTaskConfig = field(default_factory=PoseDistillTaskConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+RUN_SCHEMAS: dict[str, type] = {
+    "aqa": RunConfig,
+    "text": TextRunConfig,
+    "pose_distill": PoseDistillRunConfig,
+}
 
 
 @dataclass
@@ -208,6 +251,8 @@ class EMGModelConfig:
     grid: int = 32  # baselines: points of the time-normalised curves they compare and average
     channels: int = 16
     pairs: int = 8
+    encoders_from: str | None = None  # a fusion train checkpoint whose encoders start it
+    lr_factors: dict[str, float] = field(default_factory=dict)  # module path -> LR factor
 
 
 @dataclass

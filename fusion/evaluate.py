@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 from fusion.checkpoints import read_checkpoint
 from fusion.data.datamodule import FusionDataModule
 from fusion.report import write_predictions
-from fusion.train import TASKS
+from fusion.train import PREDICTIONS, TASKS
 
 
 def evaluate(
@@ -29,5 +29,6 @@ def evaluate(
     results = run(task, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in results[0].items()}
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    write_predictions(task, folder / "predictions.csv")
+    if kind in PREDICTIONS:
+        write_predictions(task, folder / "predictions.csv")
     return folder, metrics

@@ -97,6 +97,7 @@ LEARNING_CURVES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "aqa": (("train/total_epoch", "val/loss"), "val/rho", "Spearman rho"),
     "text": (("train/loss_epoch", "train/loss", "val/loss"), "val/error_f1", "error macro-F1"),
     "video2emg": (("train/loss_epoch", "val/loss"), "val/r", "Pearson r"),
+    "pose_distill": (("train/loss_epoch", "val/loss"), "val/mpjpe_mm", "MPJPE (mm)"),
 }  # task kind -> (losses, validation metric, its label) drawn from metrics.csv
 
 
@@ -202,14 +203,13 @@ def save_figure(fig: plt.Figure | None, path: Path) -> None:
     plt.close(fig)
 
 
-def write_plots(folder: Path, task: Any) -> None:
+def write_plots(folder: Path, task: Any, kind: str) -> None:
     """learning_curves.png, and for AQA scores.png and error_f1.png, in the run folder."""
-    kind = "text" if hasattr(task, "parsed") else "aqa"
     records = read_log(folder / "metrics.csv")
     save_figure(
         learning_curves_figure(records, *LEARNING_CURVES[kind]), folder / "learning_curves.png"
     )
-    if kind == "text":
+    if kind != "aqa":
         return
     rows = getattr(task, "last_predictions", [])
     known = [r for r in rows if r["score_mask"]]

@@ -17,6 +17,9 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("test/parse_rate", "answers parsed"),
     ("test/bleu", "BLEU"),
     ("test/chrf", "chrF++"),
+    ("test/mpjpe_mm", "MPJPE mm (all views)"),
+    ("test/view_mpjpe_mm", "MPJPE mm (one view)"),
+    ("test/baseline_mpjpe_mm", "MPJPE mm (action mean pose)"),
 )
 
 

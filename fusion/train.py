@@ -26,9 +26,15 @@ from fusion.data.features import feature_datamodule
 from fusion.report import write_plots, write_predictions
 from fusion.runs import ContinuedCSVLogger, logged_rows, place_run, shared_with_launched_ranks
 from fusion.tasks.aqa import AQATask
+from fusion.tasks.pose_distill import PoseDistillTask
 from fusion.tasks.text import TextTask
 
-TASKS: dict[str, type[pl.LightningModule]] = {"aqa": AQATask, "text": TextTask}
+TASKS: dict[str, type[pl.LightningModule]] = {
+    "aqa": AQATask,
+    "text": TextTask,
+    "pose_distill": PoseDistillTask,
+}
+PREDICTIONS = ("aqa", "text")  # task kinds with a predictions.csv (pose_distill has none)
 
 
 def check_modalities(modalities: list[str], datamodule: FusionDataModule) -> None:
@@ -138,8 +144,9 @@ def train(
     metrics["best_checkpoint"] = best
     metrics["epochs"] = epochs
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    write_predictions(task, folder / "predictions.csv")
-    write_plots(folder, task)
+    if config.task.kind in PREDICTIONS:
+        write_predictions(task, folder / "predictions.csv")
+    write_plots(folder, task, config.task.kind)
     if isinstance(task, TextTask):
         task.model.save_language_model(folder / "lm")
     return folder, metrics

@@ -41,7 +41,7 @@ from fusion.data.sample import (
 )
 from fusion.pools import worker_context
 
-CACHE_VERSION = 2  # 2: samples.json keeps each repetition's duration_s
+CACHE_VERSION = 3  # 2: samples.json keeps duration_s; 3: provenance notes (masked views)
 SIGNALS: tuple[str, ...] = ("pose", "emg", "physio")
 Preprocess = Callable[[Sample, np.random.Generator], Sample]
 log = logging.getLogger(__name__)
@@ -266,6 +266,12 @@ def _write(folder: Path, key: str, build: CacheBuild) -> None:
         "view_ids": list(build.view_ids),
         "kept": kept,
         "skipped": skipped,
+        "notes": [
+            {"key": meta["key"], "note": note}
+            for meta in metas
+            if meta is not None
+            for note in meta["provenance"]["notes"]
+        ],
         "signals": {name: spec for name, spec in arrays.items() if spec is not None},
         "has_video": bool(video_views.any()),
         "build_s": round(time.perf_counter() - started, 2),
@@ -347,8 +353,9 @@ class CacheStore:
                 start, rate = arrays[f"{name}.clock"][row]
                 values = np.array(arrays[name][offset : offset + length])  # float16, as stored
                 changes[name] = TimeSeries.uniform(values, rate, start)
+        stored = meta["provenance"]
         provenance = Provenance(
-            **{**meta["provenance"], "views": tuple(meta["provenance"]["views"])}
+            **{**stored, "views": tuple(stored["views"]), "notes": tuple(stored["notes"])}
         )
         return Sample(
             key=meta["key"],

@@ -133,6 +133,8 @@ class FusionDataModule(pl.LightningDataModule):
             store = CacheStore(self._build())
             for skipped in store.skipped:
                 log.warning("cache left out %s: %s", skipped["key"], skipped["error"])
+            for noted in store.manifest["notes"]:
+                log.warning("cache: %s: %s", noted["key"], noted["note"])
             self.source = store
         else:
             self.source = LiveSource(

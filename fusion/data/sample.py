@@ -111,6 +111,7 @@ class Provenance:
     subject: str | None = None
     views: tuple[int, ...] = ()
     files: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what preprocessing changed, e.g. a view masked by a crop
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import timm
 import torch
+import torch.nn.functional as F
 from einops import einsum, rearrange
 from timm.models import load_state_dict
 from torch import nn
@@ -57,6 +58,9 @@ def drop_views(mask: torch.Tensor, p: float) -> torch.Tensor:
 class VideoEncoder(nn.Module):
     """A timm backbone on every frame of every present view, pooled over views per frame.
 
+    `input_size` resizes frames (antialiased) before the backbone: one cache of person crops
+    serves a cheap model (64 px, `make train`) and a detailed one (the crops' own 96 px).
+
     Absent views never reach the backbone (so BatchNorm statistics see real frames only) and get
     -inf attention scores, so the same weights serve 1..V views. Tokens: one per frame at
     `times` (B, T), real for a sample with any view.
@@ -70,6 +74,7 @@ class VideoEncoder(nn.Module):
         frozen: bool = False,
         view_dropout: float = 0.0,
         temporal: str = "conv",
+        input_size: int | None = None,
     ) -> None:
         super().__init__()
         if not timm.is_model(backbone):
@@ -78,6 +83,9 @@ class VideoEncoder(nn.Module):
             raise ValueError(f"video: unknown temporal {temporal!r}; known: {', '.join(TEMPORAL)}")
         if not 0.0 <= view_dropout < 1.0:
             raise ValueError(f"video: view_dropout must be in [0, 1), got {view_dropout}")
+        if input_size is not None and input_size < 8:
+            raise ValueError(f"video: input_size must be at least 8 pixels, got {input_size}")
+        self.input_size = input_size
         self.backbone = timm.create_model(backbone, pretrained=False, num_classes=0)
         if pretrained_path is not None:
             load_backbone_weights(self.backbone, pretrained_path)
@@ -103,11 +111,21 @@ class VideoEncoder(nn.Module):
     def _frame_features(self, frames: torch.Tensor) -> torch.Tensor:
         """(P, T, 3, H, W) frames of the present views -> (P, T, dim)."""
         flat = rearrange(frames, "p t c h w -> (p t) c h w")
+        if self.input_size is not None and flat.shape[-2:] != (self.input_size,) * 2:
+            size = (self.input_size, self.input_size)
+            flat = F.interpolate(flat, size=size, mode="bilinear", antialias=True)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             feats = self.backbone(flat)
         return self.project(rearrange(feats, "(p t) f -> p t f", p=frames.shape[0]))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, times: torch.Tensor) -> Tokens:
+        return self.encode_views(x, mask, times)[0]
+
+    def encode_views(
+        self, x: torch.Tensor, mask: torch.Tensor, times: torch.Tensor
+    ) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
+        """The pooled tokens, each view's own frame features (B, V, T, dim) and the (B, V)
+        views that went through the backbone (pose distillation supervises each view)."""
         if x.ndim != 6 or x.shape[3] != 3 or mask.shape != x.shape[:2]:
             raise ValueError(
                 f"video: expected x (B, V, T, 3, H, W) and mask (B, V), got {tuple(x.shape)} "
@@ -138,4 +156,4 @@ class VideoEncoder(nn.Module):
         token_mask = present.any(1, keepdim=True).expand(b, t)
         if self.temporal is not None:
             pooled = self.temporal(pooled, token_mask)
-        return Tokens(pooled, token_mask, times)
+        return Tokens(pooled, token_mask, times), per_view, views

@@ -46,6 +46,43 @@ def encode(encoders: nn.ModuleDict, batch: Mapping[str, torch.Tensor]) -> dict[s
     return tokens
 
 
+def has_fuser(checkpoint: str | Path) -> bool:
+    """Whether a `fusion train` checkpoint holds fuser weights (AQA and text runs do)."""
+    saved = read_checkpoint(Path(checkpoint), "model.encoders_from")["state_dict"]
+    return any(key.startswith("model.fuser.") for key in saved)
+
+
+def load_encoders(model: nn.Module, checkpoint: str | Path, option: str) -> list[str]:
+    """Copy into `model.encoders` every encoder the `fusion train` checkpoint also has (e.g.
+    the video encoder of a `pose_distill` run) and return their modalities. Each loaded
+    encoder must match in every weight and shape; a checkpoint sharing none is an error."""
+    path = Path(checkpoint)
+    saved = read_checkpoint(path, option)["state_dict"]
+    found = {key.removeprefix("model."): value for key, value in saved.items()}
+    loaded = []
+    for modality, encoder in model.encoders.items():
+        prefix = f"encoders.{modality}."
+        if not any(key.startswith(prefix) for key in found):
+            continue
+        wanted = encoder.state_dict()
+        missing = sorted(k for k in wanted if prefix + k not in found)
+        wrong = sorted(
+            k for k in wanted if prefix + k in found and found[prefix + k].shape != wanted[k].shape
+        )
+        if missing or wrong:
+            what = f"lacks {missing[:3]}" if missing else f"has another shape for {wrong[:3]}"
+            raise ValueError(
+                f"{option}: {path}: its {modality} encoder {what}; "
+                f"build this model's {modality} encoder with the same options"
+            )
+        encoder.load_state_dict({k: found[prefix + k] for k in wanted})
+        loaded.append(modality)
+    if not loaded:
+        have = sorted(model.encoders)
+        raise ValueError(f"{option}: {path} holds none of this model's encoders ({have})")
+    return loaded
+
+
 def load_backbone(
     model: nn.Module,
     checkpoint: str | Path,

@@ -29,8 +29,8 @@ from fusion.metrics.regression import RelativeL2, ScoreMAE, SpearmanRho
 from fusion.metrics.temporal import TemporalAP, spans_from_frame_probs
 from fusion.models.aqa import AQAModel
 from fusion.readout import merge_clips
-from fusion.tasks.optim import adamw_warmup_cosine
 from fusion.tasks.parts import PartsTask
+from fusion.tasks.start import EncoderStart
 
 PARTS = ("val", "test")
 SCORE_LOSSES = ("mse", "huber")
@@ -62,7 +62,7 @@ def frame_targets(
     return inside.float(), known.unsqueeze(1).expand_as(inside)
 
 
-class AQATask(PartsTask):
+class AQATask(EncoderStart, PartsTask):
     """Multi-task AQA: action, errors, error spans, direct and FKG scores."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -312,9 +312,6 @@ class AQATask(PartsTask):
                         gt.append((true_base + slot, float(span[0]), float(span[1])))
             truth.append(gt)
         return preds, truth
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        return adamw_warmup_cosine(self.parameters(), self.config)
 
 
 def _masked_bce(

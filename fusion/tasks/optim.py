@@ -8,13 +8,42 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
+from torch import nn
+
+
+def parameter_groups(
+    module: nn.Module, lr: float, factors: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """AdamW groups: the parameters under each module path of `factors` (e.g. `encoders.video`,
+    as LLaVA's `mm_vision_tower_lr` sets the vision tower's) at `lr` times its factor, the rest
+    at `lr`. A factor of 0 freezes that module; parameters already frozen are left out."""
+    groups: dict[str, list[nn.Parameter]] = {path: [] for path in factors}
+    rest: list[nn.Parameter] = []
+    for path in factors:
+        try:
+            module.get_submodule(path)
+        except AttributeError:
+            raise ValueError(f"model.lr_factors: the model has no module {path!r}") from None
+        if factors[path] < 0:
+            raise ValueError(f"model.lr_factors: {path}: expected a factor >= 0")
+    for name, parameter in module.named_parameters():
+        owner = next((p for p in factors if name.startswith(f"{p}.")), None)
+        if owner is not None and factors[owner] == 0:
+            parameter.requires_grad_(False)
+        if not parameter.requires_grad:
+            continue
+        (groups[owner] if owner is not None else rest).append(parameter)
+    chosen = [{"params": rest, "lr": lr}] if rest else []
+    chosen += [{"params": ps, "lr": lr * factors[p]} for p, ps in groups.items() if ps]
+    return chosen
 
 
 def adamw_warmup_cosine(
-    parameters: Iterable[torch.nn.Parameter], config: Mapping[str, Any]
+    parameters: Iterable[torch.nn.Parameter] | list[dict[str, Any]], config: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Lightning's `configure_optimizers` answer for a run config (its `task.lr`,
-    `task.weight_decay`, `task.warmup_epochs`, `trainer.max_epochs`): AdamW, `warmup_cosine`."""
+    `task.weight_decay`, `task.warmup_epochs`, `trainer.max_epochs`): AdamW, `warmup_cosine`.
+    `parameters` may be `parameter_groups`, each with its own learning rate."""
     task = config["task"]
     optimizer = torch.optim.AdamW(parameters, lr=task["lr"], weight_decay=task["weight_decay"])
     epochs = max(1, int(config["trainer"]["max_epochs"]))

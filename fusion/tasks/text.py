@@ -26,9 +26,9 @@ from fusion.metrics.errors import ActionAccuracy, ErrorF1, named_per_error
 from fusion.metrics.regression import RelativeL2
 from fusion.metrics.temporal import TemporalAP
 from fusion.metrics.text import corpus_text_scores, gather_texts
-from fusion.models.backbone import load_backbone
+from fusion.models.backbone import has_fuser, load_backbone, load_encoders
 from fusion.models.text import TextModel
-from fusion.tasks.optim import adamw_warmup_cosine
+from fusion.tasks.optim import adamw_warmup_cosine, parameter_groups
 from fusion.tasks.parts import PartsTask
 
 PARTS = ("val", "test")
@@ -75,7 +75,10 @@ class TextTask(PartsTask):
         encoders and fuser from `model.encoders_from` when it names a checkpoint."""
         source = self.config["model"].get("encoders_from")
         if stage == "fit" and source:
-            load_backbone(self.model, source)
+            if has_fuser(source):
+                load_backbone(self.model, source)
+            else:  # a pose_distill run: its video encoder only
+                load_encoders(self.model, source, "model.encoders_from")
 
     def _turns(self, batch: dict[str, Any], paraphrases: list[int]) -> list[list[Turn]]:
         return turns(
@@ -255,8 +258,9 @@ class TextTask(PartsTask):
         return [flex_qa(action, turn.truth, p)[turn.question] for p in range(PARAPHRASES)]
 
     def configure_optimizers(self) -> dict[str, Any]:
-        tunable = [p for p in self.parameters() if p.requires_grad]
-        return adamw_warmup_cosine(tunable, self.config)
+        factors = self.config["model"].get("lr_factors") or {}
+        groups = parameter_groups(self.model, self.config["task"]["lr"], factors)
+        return adamw_warmup_cosine(groups, self.config)
 
 
 def _same_as_trained(config: dict[str, Any], field: str, digest: str, what: str) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
 from fusion.metrics.emg import EnvelopeMetrics
 from fusion.models.video2emg import Video2EMGModel
-from fusion.tasks.optim import adamw_warmup_cosine
+from fusion.tasks.start import EncoderStart
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 PARTS = ("val", "test")
@@ -42,7 +41,7 @@ def clip_predictions(batch: dict[str, Any], out: dict[str, torch.Tensor]) -> lis
     return records
 
 
-class Video2EMGTask(pl.LightningModule):
+class Video2EMGTask(EncoderStart):
     """Regress the normalised 16-channel envelope (and the pairs' left shares) from the inputs."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -141,6 +140,3 @@ class Video2EMGTask(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        return adamw_warmup_cosine(self.parameters(), self.config)

@@ -37,7 +37,7 @@ def test_batches_hold_every_modality_with_masks_and_targets(flex_root, tmp_path)
     dm.setup()
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     frames = dm.config.clip.frames
-    assert batch["video"].shape == (4, 5, frames, 3, 64, 64)
+    assert batch["video"].shape == (4, 5, frames, 3, 96, 96)  # person crops (small.yaml)
     assert batch["video"].dtype == torch.float32
     assert batch["video_mask"].all() and batch["video_times"].shape == (4, frames)
     assert batch["pose"].shape[2:] == (21, 3) and batch["pose_mask"].any(1).all()

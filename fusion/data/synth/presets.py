@@ -44,12 +44,14 @@ PRESETS: dict[str, Preset] = {
     # Fitness-AQA exercises (A01, A06). Ten repetitions, a set as in FLEX: at six, a
     # cross-subject split left ~15 training positives per error and error macro-F1 near what
     # calling every error present gets; at ten a linear probe on pose + sEMG + HR/RR goes from
-    # macro-F1 0.55 to 0.71 (BENCHMARKS.md).
+    # macro-F1 0.55 to 0.71 (BENCHMARKS.md). 160x208 frames: the lifter is ~96-100 px tall in
+    # every view, about 1.8 cm a pixel (at 64x64 it was ~26 px, so an FKG error of a few
+    # centimetres moved a joint by one pixel). Portrait, as the lifter is taller than wide.
     "small": Preset(
         name="small",
         skills={"expert": 4, "amateur": 4, "novice": 4},
         reps=10,
-        render=RenderSettings(fps=10, width=64, height=64),
+        render=RenderSettings(fps=10, width=160, height=208),
         fitness_aqa_reps=12,
         actions=("A01", "A03", "A06", "A07", "A13", "A15"),
     ),

@@ -3,7 +3,12 @@
 Importing the package registers every transform, so `build_transforms` knows all their names.
 """
 
-from fusion.data.transforms import physio, pose, video  # noqa: F401  (registers transforms)
+from fusion.data.transforms import (  # noqa: F401  (registers transforms)
+    person_crop,
+    physio,
+    pose,
+    video,
+)
 from fusion.data.transforms.base import (
     TRANSFORMS,
     Compose,

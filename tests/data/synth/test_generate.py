@@ -52,7 +52,7 @@ def test_every_file_of_the_flex_layout_has_its_documented_shape(flex_root, fkg):
         for view in range(1, 6):
             frames = sorted((flex_root / f"A01/{sample:03d}/View-{view}").iterdir())
             assert [f.name for f in frames] == [f"img_{i:05d}.JPG" for i in range(1, n_frames + 1)]
-            assert np.asarray(Image.open(frames[0])).shape == (64, 64, 3)
+            assert np.asarray(Image.open(frames[0])).shape == (208, 160, 3)
         skel_path = flex_root / f"Skeleton/A01/{sample:03d}/skeleton_points.csv"
         header = skel_path.read_text().splitlines()[0].split(",")
         assert header[:3] == ["head_x", "head_y", "head_z"] and len(header) == 63
@@ -124,7 +124,7 @@ def test_fitness_aqa_layout(tmp_path):
     keys = sorted(p.stem for p in (root / "videos").glob("*.mp4"))
     assert len(keys) == 4
     frames, fps = read_mp4(root / "videos" / f"{keys[0]}.mp4")
-    assert frames.shape[1:] == (64, 64, 3) and fps == pytest.approx(10)
+    assert frames.shape[1:] == (208, 160, 3) and fps == pytest.approx(10)
     for name in ("knees_inward", "knees_forward", "elbows", "knees"):
         labels = json.loads((root / f"Labels/error_{name}.json").read_text())
         for span in labels.values():

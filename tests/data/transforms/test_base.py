@@ -16,6 +16,7 @@ from fusion.data.transforms import TRANSFORMS, Compose, Transform, build_transfo
 ALL_SPECS: dict[str, dict] = {
     "video.resize": {"size": 8},
     "video.center_crop": {"size": 8},
+    "video.person_crop": {"size": 8},
     "video.random_crop": {"size": 8},
     "video.color_jitter": {},
     "video.normalize": {},
