@@ -1,0 +1,56 @@
+"""Interrupted runs: SIGINT/SIGTERM clean up and exit 130/143 with one line; the leftovers of a
+killed run are removed by the next run of the same command."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from fusion.cli import main
+
+
+def _wait_for_temporary(folder, name: str, proc, timeout_s: float = 120) -> None:
+    """Until the running synth has created its `.NAME.tmp-PID` folder and a sample in it."""
+    deadline = time.monotonic() + timeout_s
+    tmp = folder / f".{name}.tmp-{proc.pid}"
+    while not (tmp / "A01").is_dir():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "synth never started writing"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"),
+                                                   (signal.SIGTERM, 143, "SIGTERM")])  # fmt: skip
+def test_a_signal_removes_the_temporary_folder_and_says_so_in_one_line(
+    tmp_path, run_fusion, sig, code, name
+):
+    proc = run_fusion("synth", "--limit", "40", "--workers", "1", "--quiet", "--out", "d",
+                      cwd=tmp_path)  # fmt: skip
+    _wait_for_temporary(tmp_path, "d", proc)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code
+    assert err.strip() == f"fusion synth: stopped by {name}"
+    assert [p.name for p in tmp_path.iterdir()] == [".d.lock"]  # no d, no .d.tmp-PID
+
+
+def test_the_next_run_removes_a_dead_runs_temporary_folders(tmp_path, dead_pid, capsys):
+    stale = tmp_path / f".d.tmp-{dead_pid}"
+    (stale / "A01").mkdir(parents=True)
+    old = tmp_path / f".d.old-{dead_pid}"
+    old.mkdir()
+    live = tmp_path / ".d.tmp-1"  # pid 1 is running: never touched
+    live.mkdir()
+    other = tmp_path / f".e.tmp-{dead_pid}"  # another output's: not this run's to remove
+    other.mkdir()
+    out = tmp_path / "d"
+    assert main(["synth", "--limit", "1", "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"fusion synth: removed 2 stale temporary folder(s) of an interrupted run: "
+        f"{old.name}, {stale.name}"
+    ]
+    assert not stale.exists() and not old.exists() and live.is_dir() and other.is_dir()
+    assert (out / "dataset.json").is_file()
