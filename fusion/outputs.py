@@ -1,5 +1,5 @@
-"""Output folders the commands write: one writer at a time, stale temporaries swept, paths
-kept inside the folder the user named.
+"""Output folders the commands write: one writer at a time, stale temporaries swept, and
+folders no command may replace refused.
 
 Every command that writes a folder `OUT` builds it as `.OUT.tmp-PID` beside it and renames it
 into place; `writer_lock` holds `.OUT.lock` meanwhile, so a second writer waits briefly and
@@ -109,11 +109,3 @@ def check_output_folder(out: Path) -> None:
         raise OutputError(f"{out}: is a file; expected a folder to write into")
     if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise OutputError(f"{out}: is a folder you may not write; expected a writable folder")
-
-
-def inside(base: Path, relative: str | Path, what: str) -> Path:
-    """`base / relative`, resolved, refused (OutputError naming `what`) when it leaves `base`."""
-    target = (base / relative).resolve()
-    if not target.is_relative_to(base.resolve()):
-        raise OutputError(f"{what}: {relative!s} leaves {base}; expected a path inside that folder")
-    return target
