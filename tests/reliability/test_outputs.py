@@ -128,3 +128,38 @@ def test_onnx_runtime_writes_nothing_under_home(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[0.]"
     assert list(home.rglob("*")) == []
+
+
+def test_reexporting_in_another_format_says_what_is_gone(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "model.json").write_text('{"formats": ["torchscript", "onnx"]}')
+
+    def fake_export(checkpoint, formats, folder):
+        (folder / "model.json").write_text('{"formats": ["safetensors"]}')
+        return folder
+
+    monkeypatch.setattr("fusion.export.run.export", fake_export)
+    args = ["export", str(tmp_path / "x.ckpt"), "--format", "safetensors", "--out", str(out)]
+    assert main(args) == 0
+    err = _one_line(capsys)
+    assert f"replaced the earlier export in {out}; its torchscript, onnx is gone" in err
+
+
+def test_predict_errors_name_the_users_file_not_the_scratch_copy(flex_root, monkeypatch):
+    from fusion.data.sample import DataError
+    from fusion.predict import run
+    from fusion.predict.samples import link_layout, sample_path
+
+    sample = sample_path(flex_root / "A01" / "001")
+
+    def failing_batch(data, sample, scratch, *rest):
+        link_layout(sample, scratch / "dataset")
+        inside = scratch / "dataset" / "A01" / "001" / "View-2" / "img_00003.JPG"
+        raise DataError(inside, "expected a decodable JPEG: broken")
+
+    monkeypatch.setattr(run, "sample_batch", failing_batch)
+    with pytest.raises(DataError) as caught:
+        run._outputs(None, None, sample, None, ("video",), None)
+    assert caught.value.path == str(flex_root / "A01" / "001" / "View-2" / "img_00003.JPG")
+    assert "fusion-predict-" not in str(caught.value)
