@@ -7,6 +7,7 @@ modality) describe the samples that were listed and read.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -120,7 +121,9 @@ _WORKER: dict = {}
 
 
 def _set_worker_reader(reader: Reader, deep: bool) -> None:
-    """Each worker reads with torch single-threaded: the pool already uses every core."""
+    """Each worker reads with torch single-threaded: the pool already uses every core; Ctrl-C
+    is left to the parent, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(reader=reader, deep=deep)
     torch.set_num_threads(1)
 

@@ -13,8 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fusion_process(*args: str, cwd: Path) -> subprocess.Popen:
-    """`python -m fusion.cli ARGS` in `cwd`, importing this checkout, stdout/stderr piped."""
+def fusion_process(*args: str, cwd: Path, group: bool = False) -> subprocess.Popen:
+    """`python -m fusion.cli ARGS` in `cwd`, importing this checkout, stdout/stderr piped;
+    `group`: in a process group of its own, so a signal can reach it and its workers as
+    Ctrl-C in a terminal does."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "fusion.cli", *args],
@@ -23,6 +25,7 @@ def fusion_process(*args: str, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=group,
     )
 
 

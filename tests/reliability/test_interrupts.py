@@ -3,6 +3,7 @@ killed run are removed by the next run of the same command."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 
@@ -21,15 +22,22 @@ def _wait_for_temporary(folder, name: str, proc, timeout_s: float = 120) -> None
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"),
-                                                   (signal.SIGTERM, 143, "SIGTERM")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sig", "code", "name", "workers"),
+    [(signal.SIGINT, 130, "SIGINT", "2"), (signal.SIGTERM, 143, "SIGTERM", "1")],
+)
 def test_a_signal_removes_the_temporary_folder_and_says_so_in_one_line(
-    tmp_path, run_fusion, sig, code, name
+    tmp_path, run_fusion, sig, code, name, workers
 ):
-    proc = run_fusion("synth", "--limit", "40", "--workers", "1", "--quiet", "--out", "d",
-                      cwd=tmp_path)  # fmt: skip
+    """SIGINT goes to the whole process group, pool workers included, as Ctrl-C does."""
+    args = ("synth", "--limit", "200", "--workers", workers, "--quiet", "--out", "d")
+    proc = run_fusion(*args, cwd=tmp_path, group=True)
     _wait_for_temporary(tmp_path, "d", proc)
-    proc.send_signal(sig)
+    time.sleep(1)  # the pool is at work
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code
     assert err.strip() == f"fusion synth: stopped by {name}"

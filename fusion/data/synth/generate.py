@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -109,7 +110,9 @@ _STATE: dict = {}
 def _init_worker(
     fkg_source: str, subjects: list[Subject], preset: Preset, request: Request, root: Path
 ) -> None:
-    """Per-process state: one thread each (the pool is the parallelism), the FKG loaded once."""
+    """Per-process state: one thread each (the pool is the parallelism), the FKG loaded once.
+    Ctrl-C is left to the parent, which removes the temporary folder and stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
     _STATE.update(
         fkg=load_fkg(fkg_source), subjects=subjects, preset=preset, request=request, root=root
