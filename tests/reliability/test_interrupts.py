@@ -12,7 +12,7 @@ import pytest
 from fusion.cli import main
 
 
-def _wait_for_temporary(folder, name: str, proc, timeout_s: float = 120) -> None:
+def _wait_for_temporary(folder, name: str, proc, timeout_s: float = 200) -> None:
     """Until the running synth has created its `.NAME.tmp-PID` folder and a sample in it."""
     deadline = time.monotonic() + timeout_s
     tmp = folder / f".{name}.tmp-{proc.pid}"
@@ -38,7 +38,7 @@ def test_a_signal_removes_the_temporary_folder_and_says_so_in_one_line(
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=90)
     assert proc.returncode == code
     assert err.strip() == f"fusion synth: stopped by {name}"
     assert [p.name for p in tmp_path.iterdir()] == [".d.lock"]  # no d, no .d.tmp-PID
@@ -54,7 +54,10 @@ def test_the_next_run_removes_a_dead_runs_temporary_folders(tmp_path, dead_pid, 
     other = tmp_path / f".e.tmp-{dead_pid}"  # another output's: not this run's to remove
     other.mkdir()
     out = tmp_path / "d"
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     assert main(["synth", "--limit", "1", "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    # the command leaves this process's Ctrl-C and SIGTERM handling as it found it
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"fusion synth: removed 2 stale temporary folder(s) of an interrupted run: "

@@ -110,13 +110,18 @@ _STATE: dict = {}
 def _init_worker(
     fkg_source: str, subjects: list[Subject], preset: Preset, request: Request, root: Path
 ) -> None:
-    """Per-process state: one thread each (the pool is the parallelism), the FKG loaded once.
-    Ctrl-C is left to the parent, which removes the temporary folder and stops the pool."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Per-process state: one thread each (the pool is the parallelism), the FKG loaded once."""
     torch.set_num_threads(1)
     _STATE.update(
         fkg=load_fkg(fkg_source), subjects=subjects, preset=preset, request=request, root=root
     )
+
+
+def _init_pool_worker(*args: object) -> None:
+    """A pool worker's state; Ctrl-C is left to the parent, which removes the temporary folder
+    and stops the pool (a worker's KeyboardInterrupt would only print a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(*args)
 
 
 def _run_job(job: Job) -> dict:
@@ -306,7 +311,7 @@ def _run_jobs(
             rows.append(_run_job(job))
             bar.update()
     else:
-        with worker_context().Pool(workers, _init_worker, init_args) as pool:
+        with worker_context().Pool(workers, _init_pool_worker, init_args) as pool:
             for row in pool.imap_unordered(_run_job, jobs, chunksize=2):
                 rows.append(row)
                 bar.update()
