@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from fusion import __version__
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multimodal fusion training for fitness Action Quality Assessment.",
     )
     parser.add_argument("--version", action="version", version=f"fusion {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for module in (
         synth_cli,
         data_cli,
@@ -39,14 +40,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is so that its cleanup (`finally`, `except
+    BaseException`) removes its temporary output, as on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run the chosen command; returns the exit code."""
+    """Parse the command line and run the chosen command; returns the exit code (130 after
+    SIGINT, 143 after SIGTERM, with one line and no traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
-    return args.func(args)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args)
+    except (KeyboardInterrupt, Terminated) as stop:
+        name, code = ("SIGINT", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
+        print(f"fusion {args.command}: stopped by {name}", file=sys.stderr)
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

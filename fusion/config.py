@@ -8,6 +8,7 @@ A run config names one file per group (`data: small`, `model: default`, ...) in
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fusion.checkpoints import first_line
 from fusion.constants import MODALITIES
 from fusion.data.config import DataConfig, EnvelopeConfig
+from fusion.yamltext import alias_problem, cut, read_yaml_text
 
 CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
 GROUPS: tuple[str, ...] = ("data", "model", "task", "trainer")
@@ -301,9 +304,16 @@ def _load(path: Path) -> DictConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     try:
-        loaded = OmegaConf.load(path)
+        text = read_yaml_text(path)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    alias = alias_problem(text)
+    if alias is not None:
+        raise ConfigError(f"{path}: {alias}")
+    try:
+        loaded = OmegaConf.load(io.StringIO(text))
     except (OSError, ValueError, OmegaConfBaseException) as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+        raise ConfigError(f"{path}: not valid YAML ({cut(first_line(error))})") from None
     if not isinstance(loaded, DictConfig):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return loaded
@@ -342,6 +352,11 @@ def compose(
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected key=value")
+    if config and not Path(config).exists() and not str(config).endswith((".yaml", ".yml")):
+        raise ConfigError(
+            f"{config}: neither a config file nor an override: expected a run YAML, or "
+            f"key=value (e.g. {config}=VALUE)"
+        )
     top = _load(Path(config) if config else CONFIG_ROOT / "train.yaml")
     try:
         group_overrides = [o for o in overrides if o.split("=", 1)[0] in GROUPS]

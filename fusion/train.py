@@ -8,6 +8,8 @@ tested LM and tokenizer written by `save_pretrained`.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,14 @@ from fusion.data.callbacks import SkippedSamples
 from fusion.data.datamodule import FusionDataModule
 from fusion.data.features import feature_datamodule
 from fusion.report import write_plots, write_predictions
-from fusion.runs import ContinuedCSVLogger, logged_rows, place_run, shared_with_launched_ranks
+from fusion.runs import (
+    RUN_FOLDER_ENV,
+    ContinuedCSVLogger,
+    RunPlace,
+    logged_rows,
+    place_run,
+    shared_with_launched_ranks,
+)
 from fusion.tasks.aqa import AQATask
 from fusion.tasks.pose_distill import PoseDistillTask
 from fusion.tasks.text import TextTask
@@ -105,12 +114,25 @@ def train(
     """Fit, test the best checkpoint, write everything into the run folder (`fusion.runs`):
     `folder`, the one the checkpoint continued lies in (`resume` or `config.resume`: a
     last.ckpt or `auto`), or a new one. Under DDP every rank trains; rank 0 tests and writes,
-    the others return ({}) after the fit."""
+    the others return ({}) after the fit. A new run folder that fails before its first
+    checkpoint is removed, so a failed run leaves no folder that looks like a run."""
     if resume is not None:
         config = config.copy()
         config.resume = resume
     pl.seed_everything(config.seed, workers=True)
+    fresh = folder is None and not os.environ.get(RUN_FOLDER_ENV)
     place = place_run(config, folder)
+    fresh = fresh and place.checkpoint is None and rank_zero_only.rank == 0
+    try:
+        return _train(config, place)
+    except BaseException:
+        if fresh and not any((place.folder / "checkpoints").glob("*.ckpt")):
+            shutil.rmtree(place.folder, ignore_errors=True)  # a run that never got going
+        raise
+
+
+def _train(config: DictConfig, place: RunPlace) -> tuple[Path, dict[str, Any]]:
+    """`train` in its placed run folder."""
     folder = place.folder
     epochs_done = 0
     if place.checkpoint is not None:

@@ -49,18 +49,20 @@ def run_ablate(args: argparse.Namespace) -> int:
     from fusion.ablate.results import result_rows, write_csv, write_tables
     from fusion.ablate.runner import run_study
     from fusion.ablate.spec import load_spec
+    from fusion.outputs import OutputError, writer_lock
 
     try:
         spec = load_spec(args.spec)
         out = args.out or Path(spec.out or Path("runs") / "ablate" / spec.name)
         if args.parallel < 1:
             raise ConfigError(f"--parallel: expected a count >= 1, got {args.parallel}")
-        if not args.table:
-            out.mkdir(parents=True, exist_ok=True)
-            outcomes = run_study(spec, out, tuple(args.extra), args.parallel)
-            write_csv(result_rows(spec, outcomes), out / "results.csv")
-        written = write_tables(spec, out)
-    except ConfigError as exc:
+        with writer_lock(out, "ablate"):
+            if not args.table:
+                out.mkdir(parents=True, exist_ok=True)
+                outcomes = run_study(spec, out, tuple(args.extra), args.parallel)
+                write_csv(result_rows(spec, outcomes), out / "results.csv")
+            written = write_tables(spec, out)
+    except (ConfigError, OutputError) as exc:
         print(f"fusion ablate: {exc}", file=sys.stderr)
         return 2
     print((out / "results.md").read_text())

@@ -127,6 +127,12 @@ def load_spec(path: str | Path) -> AblationSpec:
     """Read and check a study file; a bad key or value is a ConfigError naming the file."""
     path = Path(path)
     raw = read_spec(path, SPEC_KEYS, marker="ablation")
+    name = str(raw["ablation"])
+    if name in ("", ".", "..") or "/" in name or "\\" in name:
+        raise ConfigError(
+            f"{path}: ablation: {name!r} is not a plain name; expected a study name without "
+            "path separators (it names the folder runs/ablate/<name>)"
+        )
     axes_raw = raw.get("axes")
     if not isinstance(axes_raw, dict) or not axes_raw:
         raise ConfigError(f"{path}: axes: expected a mapping of axis name -> values")
@@ -169,7 +175,7 @@ def load_spec(path: str | Path) -> AblationSpec:
                 )
     spec = AblationSpec(
         path=path,
-        name=str(raw["ablation"]),
+        name=name,
         config=raw.get("config"),
         base=base,
         axes=axes,

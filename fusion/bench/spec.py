@@ -3,6 +3,7 @@ known keys."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Set
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fusion.checkpoints import first_line
 from fusion.config import ConfigError
+from fusion.yamltext import alias_problem, cut, read_yaml_text
 
 
 def read_spec(
@@ -22,9 +25,16 @@ def read_spec(
     if not path.is_file():
         raise ConfigError(f"{path}: no such {marker} file")
     try:
-        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+        text = read_yaml_text(path)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    alias = alias_problem(text)
+    if alias is not None:
+        raise ConfigError(f"{path}: {alias}")
+    try:
+        raw = OmegaConf.to_container(OmegaConf.load(io.StringIO(text)), resolve=True)
     except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+        raise ConfigError(f"{path}: not valid YAML ({cut(first_line(error))})") from None
     found = raw.get(marker) if isinstance(raw, dict) else None
     if not found or (value is not None and found != value) or not isinstance(found, str):
         wanted = f"`{marker}: {value}`" if value else f"`{marker}: <name>`"

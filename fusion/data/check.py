@@ -7,6 +7,7 @@ modality) describe the samples that were listed and read.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -16,11 +17,13 @@ import torch
 from tqdm import tqdm
 
 from fusion.constants import MODALITIES
+from fusion.data.deep import deep_problems
+from fusion.data.flex import FlexReader
 from fusion.data.readers import Reader
 from fusion.data.sample import DataError, SampleInfo
 from fusion.pools import worker_context
 
-Outcome = tuple[tuple[str, ...], str | None]  # modalities present, problem
+Outcome = tuple[tuple[str, ...], list[str]]  # modalities present, problems (none: readable)
 
 
 @dataclass
@@ -48,12 +51,18 @@ class CheckReport:
 
 
 def check_dataset(
-    reader: Reader, limit: int | None = None, workers: int = 1, progress: bool = True
+    reader: Reader,
+    limit: int | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    deep: bool = True,
 ) -> CheckReport:
-    """Read the first `limit` samples (all by default); DataError if the reader finds none."""
+    """Read the first `limit` samples (all by default), and with `deep` decode every frame of
+    every view; DataError if the reader finds none. A sample with an unreadable annotation is
+    one problem, the others are still counted and read."""
     report = CheckReport(root=str(reader.root), format=reader.dataset, samples=0, checked=0)
     try:
-        infos = reader.index()
+        infos = reader.index(lenient=True) if isinstance(reader, FlexReader) else reader.index()
         summary = reader.summary()
     except DataError as exc:
         report.problems.append(str(exc))
@@ -66,12 +75,11 @@ def check_dataset(
     report.subjects = _counts(info.subject or "unknown" for info in checked)
     report.splits = _counts(info.official_split or "none" for info in checked)
     present: Counter[str] = Counter()
-    for modalities, problem in _outcomes(reader, checked, workers, progress):
-        if problem is None:
+    for modalities, problems in _outcomes(reader, checked, workers, progress, deep):
+        if not problems:
             report.readable += 1
             present.update(modalities)
-        else:
-            report.problems.append(problem)
+        report.problems += problems
     report.present = {m: present[m] for m in MODALITIES if m in reader.modalities}
     return report
 
@@ -81,42 +89,47 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
 
 
 def _outcomes(
-    reader: Reader, infos: list[SampleInfo], workers: int, progress: bool
+    reader: Reader, infos: list[SampleInfo], workers: int, progress: bool, deep: bool
 ) -> Iterator[Outcome]:
     """Read each sample in index order (in a process pool when workers > 1), with a progress bar."""
     bar = tqdm(total=len(infos), desc="check", unit="sample", file=sys.stderr, disable=not progress)
     with bar:
         if workers <= 1:
             for info in infos:
-                yield _check_sample(reader, info)
+                yield _check_sample(reader, info, deep)
                 bar.update()
             return
-        with worker_context().Pool(workers, _set_worker_reader, (reader,)) as pool:
+        with worker_context().Pool(workers, _set_worker_reader, (reader, deep)) as pool:
             for outcome in pool.imap(_check_in_worker, infos, chunksize=2):
                 yield outcome
                 bar.update()
 
 
-def _check_sample(reader: Reader, info: SampleInfo) -> Outcome:
-    """The modalities a sample has, or the problem that stops it being read."""
+def _check_sample(reader: Reader, info: SampleInfo, deep: bool) -> Outcome:
+    """The modalities a sample has, and the problems that stop it being read or that the deep
+    pass finds in its frames."""
+    deep = deep and "video" in reader.modalities
+    found = deep_problems(reader.root, reader.dataset, info) if deep else []
     try:
         sample = reader.read(info)
-    except DataError as exc:
-        return (), str(exc)
-    return sample.present, None
+    except DataError as exc:  # the deep pass's word on the same file would say it twice
+        return (), [str(exc), *(str(p) for p in found if p.path != exc.path)]
+    return sample.present, [str(p) for p in found]
 
 
-_WORKER: dict[str, Reader] = {}
+_WORKER: dict = {}
 
 
-def _set_worker_reader(reader: Reader) -> None:
-    """Each worker reads with torch single-threaded: the pool already uses every core."""
-    _WORKER["reader"] = reader
+def _set_worker_reader(reader: Reader, deep: bool) -> None:
+    """Each worker reads with torch single-threaded: the pool already uses every core; Ctrl-C
+    is left to the parent, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER.update(reader=reader, deep=deep)
     torch.set_num_threads(1)
 
 
 def _check_in_worker(info: SampleInfo) -> Outcome:
-    return _check_sample(_WORKER["reader"], info)
+    return _check_sample(_WORKER["reader"], info, _WORKER["deep"])
 
 
 def format_report(report: CheckReport) -> str:

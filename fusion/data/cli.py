@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     check.add_argument(
         "--workers", type=_positive_int, default=1, help="parallel processes (default: 1)"
     )
+    check.add_argument(
+        "--deep",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="decode every frame of every view and check the frame numbering (default: on)",
+    )
     check.add_argument("--quiet", action="store_true", help="no progress bar")
     check.set_defaults(func=_run_check)
 
@@ -77,7 +83,9 @@ def _run_check(args: argparse.Namespace) -> int:
         print(f"fusion data check: {exc}", file=sys.stderr)
         return 2
     try:
-        report = check_dataset(reader, args.limit, args.workers, progress=not args.quiet)
+        report = check_dataset(
+            reader, args.limit, args.workers, progress=not args.quiet, deep=args.deep
+        )
     except DataError as exc:
         print(f"fusion data check: {exc}", file=sys.stderr)
         return 2

@@ -148,8 +148,11 @@ def read_split_file(path: Path, variable: str) -> dict[str, float]:
     """A Split_4 .mat: key `A01/003` -> score, from rows [action, sample id, score, ...]."""
     try:
         table = scipy.io.loadmat(str(path), variable_names=[variable]).get(variable)
-    except (OSError, ValueError, scipy.io.matlab.MatReadError) as exc:
-        raise DataError(path, f"expected a MATLAB .mat file: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - scipy raises IndexError, TypeError... on damage
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DataError(
+            path, f"expected a MATLAB .mat file (truncated or corrupt?): {reason}"
+        ) from None
     if table is None:
         raise DataError(
             path, "missing: expected a variable of rows [action, sample id, score]", variable
@@ -267,9 +270,21 @@ def read_views(
     return out, rows, expected
 
 
+SKELETON_HEADER = tuple(f"{joint}_{axis}" for joint in FLEX21.joints for axis in "xyz")
+
+
 def read_skeleton(path: Path, unit: str) -> np.ndarray:
-    """skeleton_points.csv (header + T x 63, joints x xyz) as (T, 21, 3) float32 metres."""
-    _, values = read_csv(path, header=True)
+    """skeleton_points.csv (header + T x 63, joints x xyz) as (T, 21, 3) float32 metres; the
+    header is checked by name, since the columns are read by position."""
+    names, values = read_csv(path, header=True)
+    for column, (got, wanted) in enumerate(zip(names, SKELETON_HEADER, strict=False), start=1):
+        if got != wanted:
+            raise DataError(
+                path,
+                f"column {column}: expected {wanted!r} (FLEX-21 joints x xyz: "
+                f"{','.join(SKELETON_HEADER[:3])},...), got {got!r}",
+                "line 1",
+            )
     n_joints = len(FLEX21.joints)
     if values.shape[1] != 3 * n_joints:
         raise DataError(
@@ -407,13 +422,21 @@ class FlexReader:
             raise DataError(path, f"missing ({others} other samples have it)")
         return True
 
-    def index(self) -> list[SampleInfo]:
-        """Every sample, sorted by key, from folder names, annotations and split files."""
+    def index(self, lenient: bool = False) -> list[SampleInfo]:
+        """Every sample, sorted by key, from folder names, annotations and split files.
+
+        `lenient` (for `fusion data check`): a sample whose annotation is unreadable is listed
+        without its labels, and reading it raises the annotation's DataError."""
         scan = self._scan
         infos = []
         for key in scan.keys:
             action, sample = key.split("/")
-            annotation = self._annotation(key) if key in scan.has["annotation"] else None
+            try:
+                annotation = self._annotation(key) if key in scan.has["annotation"] else None
+            except DataError:
+                if not lenient:
+                    raise
+                annotation = None
             split, split_score = scan.splits.get(key, (None, None))
             labels = annotation.labels if annotation else None
             infos.append(

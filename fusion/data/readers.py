@@ -63,4 +63,21 @@ def open_reader(config: ReaderConfig) -> Reader:
     fmt = detect_format(config.root) if config.format == "auto" else config.format
     if fmt not in READERS:
         raise ValueError(f"format {fmt!r}: expected auto or one of {', '.join(READERS)}")
+    if config.format == "flex":
+        _check_flex_layout(Path(config.root))
     return READERS[fmt](config)
+
+
+def _check_flex_layout(root: Path) -> None:
+    """A folder read as FLEX that holds another layout's folders and no FLEX one is named so,
+    rather than as a FLEX dataset with no video."""
+    try:
+        found = detect_format(root)
+    except DataError:
+        return  # no layout or several: the reader names what it misses
+    if found != "flex":
+        raise DataError(
+            root,
+            f"not a FLEX layout (expected A01-style, Skeleton/, EMG/ or Split_4/ folders); it "
+            f"looks like {LAYOUT_NAMES[found]}: set data.reader.format={found} or auto",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -35,14 +36,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_export)
 
 
+def _formats_in(folder: Path) -> list[str]:
+    """The formats an earlier export in `folder` holds (none when there is no readable one)."""
+    try:
+        return list(json.loads((folder / "model.json").read_text())["formats"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def run_export(args: argparse.Namespace) -> int:
     from fusion.export.run import export
 
     out = args.out or args.checkpoint.resolve().parent.parent / "export"
+    earlier = _formats_in(out)
     try:
         folder = export(args.checkpoint, args.formats, out)
     except ExportError as error:
         print(f"fusion export: {error}", file=sys.stderr)
         return 2
     print(f"wrote {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+    dropped = [f for f in earlier if f not in _formats_in(folder)]
+    if dropped:
+        print(
+            f"fusion export: replaced the earlier export in {folder}; its {', '.join(dropped)} "
+            "is gone (name every format you need in one --format)",
+            file=sys.stderr,
+        )
     return 0

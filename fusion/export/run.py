@@ -8,7 +8,6 @@ the end, so `out` is either the previous export or the complete new one, never h
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +34,14 @@ from fusion.export.metadata import model_json
 from fusion.export.text import TEXT_FORMATS, write_text_model
 from fusion.export.wrapper import AQAExport, Video2EMGExport
 from fusion.fkg.loader import DEFAULT_FKG_PATH
+from fusion.outputs import (
+    OutputError,
+    check_output_folder,
+    say_swept,
+    sweep_stale,
+    temporary,
+    writer_lock,
+)
 
 FKG_FILE = "fkg.yaml"  # the FKG an AQA model scores with, so `fusion predict` needs no repo
 WRITERS = {"torchscript": write_torchscript, "onnx": write_onnx, "safetensors": write_safetensors}
@@ -71,19 +78,32 @@ def check_formats(formats: Sequence[str], kind: str, path: Path) -> list[str]:
 def export(checkpoint: str | Path, formats: Sequence[str], out: str | Path) -> Path:
     """Export `checkpoint` in `formats` (none: every supported one) into the folder `out`.
 
-    An existing `out` is replaced only when it is an earlier export (it holds model.json).
+    An existing `out` is replaced only when it is an earlier export (it holds model.json); one
+    writer at a time (`.NAME.lock`), a dead run's `.NAME.tmp-PID` swept first.
     """
     out = Path(out)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown format {', '.join(unknown)}; expected some of {list(FORMATS)}")
+    try:
+        check_output_folder(out)
+        with writer_lock(out, "export"):
+            say_swept(sweep_stale(out), "export")
+            _export_locked(checkpoint, formats, out)
+    except OutputError as error:
+        raise ExportError(str(error)) from None
+    return out
+
+
+def _export_locked(checkpoint: str | Path, formats: Sequence[str], out: Path) -> None:
+    """Write the export into `.NAME.tmp-PID` and rename it over `out` (lock held)."""
     if out.exists() and not (out / "model.json").is_file():
         raise ExportError(f"{out}: exists and is not an earlier export (no model.json); "
                           "expected a new or an export folder")  # fmt: skip
     ckpt = read_checkpoint(checkpoint)
     chosen = check_formats(formats, ckpt.kind, ckpt.path)
     task = build_task(ckpt)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp = temporary(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
@@ -93,7 +113,6 @@ def export(checkpoint: str | Path, formats: Sequence[str], out: str | Path) -> P
         tmp.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 def _write(ckpt: Checkpoint, task: pl.LightningModule, formats: list[str], folder: Path) -> dict:

@@ -34,6 +34,7 @@ from fusion.fkg.graph import (
     KeyStep,
     deviation_category,
 )
+from fusion.yamltext import alias_problem, cut, read_yaml_text
 
 DEFAULT_FKG_PATH = Path(__file__).resolve().parents[2] / "configs/fkg/flex.yaml"
 
@@ -60,17 +61,23 @@ ACTION_ID = re.compile(r"^A\d{2,}$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
+SHOWN_PROBLEMS = 50  # problems an FKGError's message lists; `problems` holds them all
+
+
 class FKGError(ValueError):
     """An FKG file is unreadable or inconsistent; `problems` holds one line per problem."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
-        self.problems = list(problems)
+        self.problems = [cut(p) for p in problems]
         if len(self.problems) == 1:
             message = self.problems[0]
         else:
             head = f"{source}: {len(self.problems)} problems in the fitness knowledge graph"
-            message = "\n".join([head, *(f"  {p}" for p in self.problems)])
+            shown = [f"  {p}" for p in self.problems[:SHOWN_PROBLEMS]]
+            if len(self.problems) > SHOWN_PROBLEMS:
+                shown.append(f"  ... and {len(self.problems) - SHOWN_PROBLEMS} more")
+            message = "\n".join([head, *shown])
         super().__init__(message)
 
 
@@ -467,7 +474,10 @@ def _is_number(x: Any) -> bool:
 
 
 def _parse(text: str, source: str) -> Any:
-    """Parse YAML, turning syntax errors and duplicate keys into FKGErrors."""
+    """Parse YAML, turning syntax errors, aliases and duplicate keys into FKGErrors."""
+    alias = alias_problem(text)
+    if alias is not None:
+        raise FKGError(source, [f"{source}: {alias}"])
     loader = _StrictLoader(text)
     try:
         data = loader.get_single_data()
@@ -499,7 +509,11 @@ def parse_fkg(text: str, source: str = "<string>") -> FitnessKnowledgeGraph:
 def _load_cached(path: str, mtime_ns: int, size: int) -> FitnessKnowledgeGraph:
     """Parse once per file version: the graph is immutable, so callers may share it."""
     file = Path(path)
-    graph = parse_fkg(file.read_text(encoding="utf-8"), display_path(file))
+    try:
+        text = read_yaml_text(file, display_path(file))
+    except ValueError as error:
+        raise FKGError(display_path(file), [str(error)]) from None
+    graph = parse_fkg(text, display_path(file))
     return dataclasses.replace(graph, source=path)
 
 

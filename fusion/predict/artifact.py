@@ -6,6 +6,7 @@ or Lightning is involved: the artifact alone computes the outputs.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ def _torchscript(path: Path, inputs: list[str], outputs: list[str]) -> Callable:
 
 
 def _onnx(path: Path, inputs: list[str], outputs: list[str]) -> Callable:
+    # ONNX Runtime writes a telemetry device id under ~/.cache when it loads, unless told not to
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime
 
     try:

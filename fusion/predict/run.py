@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -26,6 +25,14 @@ from fusion.data.envelope import EnvelopeClock
 from fusion.data.sample import DataError, Sample
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
+from fusion.outputs import (
+    OutputError,
+    check_output_folder,
+    say_swept,
+    sweep_stale,
+    temporary,
+    writer_lock,
+)
 from fusion.predict.artifact import Artifact, ArtifactError
 from fusion.predict.samples import (
     SamplePath,
@@ -107,19 +114,33 @@ def predict(
     """Run `artifact` on every sample path; write the readout into `out`. Returns the folder
     and one record per sample (what predictions.json holds)."""
     out = Path(out)
-    if out.exists() and not (out / "predictions.json").is_file():
-        raise ArtifactError(
-            f"{out}: exists and is not an earlier fusion predict output (no predictions.json); "
-            "expected a new or a predict folder"
-        )
     samples = [sample_path(p) for p in paths]
     seen = [s.path.absolute() for s in samples]
     twice = next((s.path for s, r in zip(samples, seen, strict=True) if seen.count(r) > 1), None)
     if twice is not None:
         raise DataError(twice, "given twice; expected each sample once")
+    try:
+        check_output_folder(out)
+        with writer_lock(out, "predict"):
+            say_swept(sweep_stale(out), "predict")
+            records = _predict_locked(artifact, samples, out, views)
+    except OutputError as error:
+        raise ArtifactError(str(error)) from None
+    return out, records
+
+
+def _predict_locked(
+    artifact: Artifact, samples: list[SamplePath], out: Path, views: list[int] | None
+) -> list[dict[str, Any]]:
+    """Write the readout into `.NAME.tmp-PID` and rename it over `out` (lock held)."""
+    if out.exists() and not (out / "predictions.json").is_file():
+        raise ArtifactError(
+            f"{out}: exists and is not an earlier fusion predict output (no predictions.json); "
+            "expected a new or a predict folder"
+        )
     data = data_config(artifact.meta["config"]["data"])
     modalities = tuple(artifact.meta["config"]["model"]["modalities"])
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp = temporary(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
@@ -132,13 +153,27 @@ def predict(
         tmp.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return out, records
+    return records
+
+
+def _user_path(path: str, scratch: Path, sample: SamplePath) -> str:
+    """A path in the scratch copy of a sample, as the user knows it: the file its link points
+    to (the scratch dataset's own folders: the sample itself)."""
+    if not Path(path).is_relative_to(scratch):
+        return path
+    real = Path(path).resolve()
+    return str(sample.path if real.is_relative_to(scratch.resolve()) else real)
 
 
 def _outputs(artifact, data, sample: SamplePath, targets, modalities, views) -> tuple[dict, dict]:
     """The sample's batch of test clips and the artifact's outputs on it."""
-    with tempfile.TemporaryDirectory(prefix="fusion-predict-") as scratch:
-        batch = sample_batch(data, sample, Path(scratch), targets, modalities, views)
+    with tempfile.TemporaryDirectory(prefix="fusion-predict-") as folder:
+        scratch = Path(folder)
+        try:
+            batch = sample_batch(data, sample, scratch, targets, modalities, views)
+        except DataError as error:
+            where = _user_path(error.path, scratch, sample)
+            raise DataError(where, error.problem, error.where) from None
     return batch, artifact(model_inputs(artifact.meta["inputs"], batch))
 
 

@@ -8,14 +8,16 @@ import time
 from pathlib import Path
 
 from fusion.fkg.loader import load_fkg
+from fusion.outputs import OutputError, say_swept, sweep_stale, temporary, writer_lock
 from fusion.reports.card import chosen_keys, render_card
 from fusion.reports.emg import FIGURES
 from fusion.reports.frames import Dataset
 from fusion.reports.markup import esc, image, number, table
 from fusion.reports.plots import Plot, emg_plot, run_plots
-from fusion.reports.run import Run, is_number
+from fusion.reports.run import ReportError, Run, is_number
 from fusion.summary import ROWS
 
+TITLE = "<title>fusion report: "  # how an earlier report is told from another file
 PER_ERROR = ("test/f1/", "test/ap/")  # per-error metrics, listed apart from the headline ones
 STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -124,7 +126,7 @@ def build_page(run: Run, samples: list[str] | None = None, cards: int = 3) -> st
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>fusion report: {esc(run.name)}</title><style>{STYLE}</style></head><body>",
+        f"{TITLE}{esc(run.name)}</title><style>{STYLE}</style></head><body>",
         f"<h1>Run report: {esc(run.name)}</h1>",
         headline(run),
         '<section id="metrics"><h2>Test metrics</h2>',
@@ -146,15 +148,30 @@ def build_page(run: Run, samples: list[str] | None = None, cards: int = 3) -> st
     return "\n".join(part for part in parts if part) + "\n"
 
 
+def _is_report(path: Path) -> bool:
+    """Whether `path` starts like a page `fusion report` wrote (its title within 4 KiB)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).decode("utf-8", errors="replace")
+    return TITLE in head
+
+
 def write_page(text: str, path: Path) -> Path:
     """Write the page through a temporary name in the same folder, then rename it, so a
-    reader never sees half a page."""
+    reader never sees half a page; one writer at a time, and an existing file is replaced only
+    when it is an earlier report."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    if path.is_symlink() or path.is_dir() or (path.exists() and not _is_report(path)):
+        raise ReportError(path, "exists and is not an earlier fusion report; expected a new "
+                                "file name or a report to replace")  # fmt: skip
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+        with writer_lock(path, "report"):
+            say_swept(sweep_stale(path), "report")
+            tmp = temporary(path)
+            try:
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+    except OutputError as error:
+        raise ReportError(path, str(error).removeprefix(f"{path}: ")) from None
     return path

@@ -49,7 +49,8 @@ def test_a_damaged_or_foreign_file_is_refused_by_name(
     assert main(["export", str(bad), "--format", "safetensors", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and expected in err and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == [bad]  # nothing written, no temporary folder left
+    # nothing written, no temporary folder left (only the writer lock beside the output)
+    assert sorted(tmp_path.iterdir()) == [tmp_path / ".out.lock", bad]
 
 
 def test_a_missing_file_unknown_format_and_foreign_folder_exit_2(aqa_checkpoint, tmp_path, capsys):
@@ -79,4 +80,4 @@ def test_a_failing_writer_leaves_the_earlier_export_in_place(aqa_checkpoint, tmp
     with pytest.raises(RuntimeError, match="disk full"):
         export(aqa_checkpoint, ["torchscript"], out)
     assert (out / "model.json").read_text() == before and not (out / "model.pt").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]

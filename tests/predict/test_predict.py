@@ -147,7 +147,7 @@ def test_a_damaged_artifact_is_refused_by_name(
     assert main(["predict", *args]) == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
-    assert not out.exists() and not list(tmp_path.glob(".pred*"))
+    assert not out.exists() and not list(tmp_path.glob(".pred.*-*"))
 
 
 def test_a_path_that_is_no_sample_is_refused_by_name(exported, flex_root, tmp_path, capsys):

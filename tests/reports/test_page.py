@@ -62,7 +62,8 @@ def test_the_command_writes_report_html_through_a_temporary_name(aqa_run, capsys
     folder = aqa_run()
     assert main(["report", str(folder), "--cards", "1"]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {folder / 'report.html'}"
-    assert sorted(p.name for p in folder.iterdir() if "report" in p.name) == ["report.html"]
+    written = sorted(p.name for p in folder.iterdir() if "report" in p.name)
+    assert written == [".report.html.lock", "report.html"]  # no temporary file left
     out = folder / "elsewhere" / "page.html"
     assert main(["report", str(folder), "--out", str(out), "--samples", "A01/002"]) == 0
     assert 'id="card-A01/002"' in out.read_text()

@@ -31,21 +31,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", default="flex", choices=FORMATS, help="folder layout (default: flex)"
     )
     p.add_argument(
-        "--force", action="store_true", help="replace a different dataset already at --out"
+        "--force",
+        action="store_true",
+        help="replace a different or damaged dataset at --out (never a folder of other files)",
     )
     p.add_argument(
-        "--workers", type=int, default=None, help="parallel processes (default: all cores)"
+        "--workers", type=int, default=None, help="parallel processes, >= 1 (default: all cores)"
     )
     p.add_argument(
-        "--limit", type=int, default=None, help="only the first N samples (for benchmarks)"
+        "--limit", type=int, default=None, help="only the first N >= 1 samples (for benchmarks)"
     )
     p.add_argument("--fkg", default=None, help="FKG YAML (default: configs/fkg/flex.yaml)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's identity and change time (None when absent): tells a reused dataset.json from
+    a rewritten one."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
+
+
 def run(args: argparse.Namespace) -> int:
-    existed = (args.out / "dataset.json").is_file()
+    before = _stamp(args.out / "dataset.json")
     try:
         meta = generate(
             args.preset,
@@ -61,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except (SynthError, FKGError) as exc:
         print(f"fusion synth: {exc}", file=sys.stderr)
         return 2
-    reused = existed and not args.force
+    reused = before is not None and before == _stamp(args.out / "dataset.json")
     print(f"{args.out} is up to date" if reused else f"wrote {args.out}")
     print(format_summary(meta))
     return 0

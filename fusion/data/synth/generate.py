@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from fusion.data.synth.cameras import camera_rig
+from fusion.data.synth.manifest import META, manifest_problems, take_manifest
 from fusion.data.synth.presets import (
     FITNESS_AQA_ERRORS,
     FITNESS_AQA_EXERCISES,
@@ -36,6 +38,14 @@ from fusion.data.synth.writers import (
 )
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
+from fusion.outputs import (
+    OutputError,
+    check_output_folder,
+    say_swept,
+    sweep_stale,
+    temporary,
+    writer_lock,
+)
 from fusion.pools import worker_context
 
 GENERATOR_VERSION = "4"  # bump when a preset's bytes change (4: load-velocity concentric)
@@ -107,6 +117,13 @@ def _init_worker(
     )
 
 
+def _init_pool_worker(*args: object) -> None:
+    """A pool worker's state; Ctrl-C is left to the parent, which removes the temporary folder
+    and stops the pool (a worker's KeyboardInterrupt would only print a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(*args)
+
+
 def _run_job(job: Job) -> dict:
     """Simulate and write one repetition; return its summary row."""
     fkg, preset, request = _STATE["fkg"], _STATE["preset"], _STATE["request"]
@@ -144,13 +161,18 @@ def _run_job(job: Job) -> dict:
     }
 
 
-def _check_request(preset: str, seed: int, fmt: str, out: Path) -> None:
+def _check_request(
+    preset: str, seed: int, fmt: str, out: Path, workers: int | None, limit: int | None
+) -> None:
     if preset not in PRESETS:
         raise SynthError(f"unknown preset {preset!r}: expected one of {', '.join(PRESETS)}")
     if fmt not in FORMATS:
         raise SynthError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if not 0 <= seed <= MAX_SEED:
         raise SynthError(f"seed {seed} out of range: expected an integer in [0, {MAX_SEED}]")
+    for name, value in (("workers", workers), ("limit", limit)):
+        if value is not None and value < 1:
+            raise SynthError(f"--{name} {value}: expected a whole number >= 1")
     parent = out.resolve().parent
     existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
     if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
@@ -161,13 +183,14 @@ def _existing_request(out: Path) -> dict | None:
     """The request recorded in an existing dataset, or None when `out` is absent or empty."""
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return None
-    meta = out / "dataset.json"
+    meta = out / META
     if not meta.is_file():
         return {}
     try:
-        return json.loads(meta.read_text())
-    except (OSError, json.JSONDecodeError):
+        found = json.loads(meta.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    return found if isinstance(found, dict) and isinstance(found.get("request"), dict) else {}
 
 
 def generate(
@@ -182,27 +205,78 @@ def generate(
     fkg_path: str | Path | None = None,
     progress: bool = True,
 ) -> dict:
-    """Generate a dataset into `out` and return its dataset.json content (with the summary)."""
+    """Generate a dataset into `out` and return its dataset.json content (with the summary).
+
+    One writer at a time per `out` (its `.NAME.lock`); leftovers of an interrupted run are
+    removed first; an existing dataset is reused only when its files match its manifest."""
     out = Path(out)
-    _check_request(preset_name, seed, fmt, out)
+    _check_request(preset_name, seed, fmt, out, workers, limit)
+    try:
+        check_output_folder(out)
+    except OutputError as error:
+        raise SynthError(str(error)) from None
     fkg = load_fkg(fkg_path)
     preset = PRESETS[preset_name]
     request = Request(preset_name, seed, fmt, limit, fkg.sha256)
+    try:
+        with writer_lock(out, "synth"):
+            say_swept(sweep_stale(out), "synth")
+            existing = _reusable(out, request, force)
+            if existing is not None:
+                return existing
+            return _build(out, request, preset, fkg, workers, progress)
+    except OutputError as error:
+        raise SynthError(str(error)) from None
+
+
+def _reusable(out: Path, request: Request, force: bool) -> dict | None:
+    """The existing dataset when it is this request's and intact; None when `out` is to be
+    (re)written; SynthError when it must not be."""
     existing = _existing_request(out)
-    if existing is not None:
-        if existing.get("request") == asdict(request):
-            return existing
-        if not force:
-            what = "a different dataset" if existing else "files that are not a fusion dataset"
-            raise SynthError(f"{out} already holds {what}; pass --force to replace it")
-    subjects = sample_subjects(preset.skills, seed)
-    jobs = plan_jobs(preset, fkg, fmt, subjects)[:limit]
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if existing is None:
+        return None
+    if not existing:
+        raise SynthError(
+            f"{out}: holds files that are not a fusion dataset (no {META} with a request); "
+            "expected an empty folder or a fusion dataset, not replacing it even with --force"
+        )
+    if existing.get("request") != asdict(request):
+        if force:
+            return None
+        raise SynthError(f"{out} already holds a different dataset; pass --force to replace it")
+    if "manifest" not in existing:
+        problems = [f"{META} has no manifest (written by an older fusion)"]
+    else:
+        problems = manifest_problems(out, existing["manifest"])
+    if not problems:
+        return existing
+    if force:
+        return None
+    raise SynthError(
+        f"{out}: {len(problems)} file(s) missing or changed since it was generated "
+        f"({'; '.join(problems[:3])}{'; ...' if len(problems) > 3 else ''}); "
+        "pass --force to regenerate it"
+    )
+
+
+def _build(
+    out: Path,
+    request: Request,
+    preset: Preset,
+    fkg: FitnessKnowledgeGraph,
+    workers: int | None,
+    progress: bool,
+) -> dict:
+    """Simulate every sample into `.NAME.tmp-PID` and rename it into place; an interruption
+    removes the temporary folder."""
+    subjects = sample_subjects(preset.skills, request.seed)
+    jobs = plan_jobs(preset, fkg, request.format, subjects)[: request.limit]
+    tmp = temporary(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         rows = _run_jobs(jobs, fkg, subjects, preset, request, tmp, workers, progress)
-        meta = _finish(tmp, rows, preset, request, subjects, fkg, fmt, seed)
+        meta = _finish(tmp, rows, preset, request, subjects, fkg, request.format, request.seed)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -237,7 +311,7 @@ def _run_jobs(
             rows.append(_run_job(job))
             bar.update()
     else:
-        with worker_context().Pool(workers, _init_worker, init_args) as pool:
+        with worker_context().Pool(workers, _init_pool_worker, init_args) as pool:
             for row in pool.imap_unordered(_run_job, jobs, chunksize=2):
                 rows.append(row)
                 bar.update()
@@ -270,8 +344,9 @@ def _finish(
         "render": asdict(preset.render),
         "subjects": [s.to_dict() for s in subjects],
         "summary": summarize(rows),
+        "manifest": take_manifest(root),
     }
-    write_json(root / "dataset.json", meta)
+    write_json(root / META, meta)
     return meta
 
 
@@ -320,7 +395,7 @@ def _write_fitness_aqa_labels(
 def _replace(tmp: Path, out: Path) -> None:
     """Move the finished dataset into place; an old one is removed only after the swap."""
     if out.exists():
-        trash = out.parent / f".{out.name}.old-{os.getpid()}"
+        trash = temporary(out, "old")
         out.rename(trash)
         tmp.rename(out)
         if trash.is_dir():

@@ -152,7 +152,7 @@ def test_existing_dataset_is_kept_or_replaced_only_with_force(flex_root, tmp_pat
     assert _files(root) == before
     generate("small", root, seed=9, limit=2, workers=1, progress=False, force=True)
     assert json.loads((root / "dataset.json").read_text())["seed"] == 9
-    assert not list(tmp_path.glob(".ds.*"))  # no temporary or old folders left behind
+    assert not list(tmp_path.glob(".ds.*-*"))  # no temporary or old folders left behind
 
 
 @pytest.mark.parametrize(
