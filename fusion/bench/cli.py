@@ -74,6 +74,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     lmm.add_argument("--quiet", action="store_true", help="no progress bars")
     lmm.set_defaults(func=run_lmm)
+    visibility = benches.add_parser(
+        "visibility",
+        help="lifter pixels, cm per pixel and each FKG error's movement in pixels per view",
+        description="Simulate a preset's repetitions with and without each kinematic FKG error "
+        "(no rendering): the lifter's height and cm per pixel in every view, and how far each "
+        "error moves the joints in cm and in pixels; with --root, how well person_crop's "
+        "background boxes agree with the projected skeleton's on that FLEX-layout dataset.",
+    )
+    visibility.add_argument("--preset", default="small", help="generator preset (small)")
+    visibility.add_argument("--root", type=Path, default=None, help="FLEX folder with cameras")
+    visibility.add_argument("--samples", type=int, default=60, help="samples for --root (60)")
+    visibility.add_argument(
+        "--out", type=Path, default=Path("runs/bench/visibility.json"), help="JSON result file"
+    )
+    visibility.set_defaults(func=run_visibility)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
 
@@ -88,6 +103,26 @@ def run_data(args: argparse.Namespace) -> int:
     width = max(map(len, result))
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
+    print(f"wrote {write_report(result, args.out)}")
+    return 0
+
+
+def run_visibility(args: argparse.Namespace) -> int:
+    from fusion.bench.visibility import crop_agreement, error_visibility, format_visibility
+    from fusion.data.bench import write_report
+    from fusion.data.synth.presets import PRESETS
+
+    if args.preset not in PRESETS:
+        print(f"fusion bench visibility: unknown preset {args.preset!r}", file=sys.stderr)
+        return 2
+    try:
+        result = error_visibility(args.preset)
+        if args.root is not None:
+            result["crops"] = crop_agreement(args.root, args.samples)
+    except (DataError, ValueError) as exc:
+        print(f"fusion bench visibility: {exc}", file=sys.stderr)
+        return 2
+    print(format_visibility(result))
     print(f"wrote {write_report(result, args.out)}")
     return 0
 

@@ -36,6 +36,12 @@ class PoseDistillTask(EncoderStart, PartsTask):
         super().__init__()
         self.save_hyperparameters({"config": config})
         self.config = config
+        data = config["data"]
+        if any(step.get("name") == "pose.scale" for step in data["preprocess"] + data["transform"]):
+            raise ValueError(
+                "pose_distill: the data config scales the pose (pose.scale), so its targets and "
+                "MPJPE would not be in metres; use data=small_distill or drop pose.scale"
+            )
         model = config["model"]
         self.model = PoseDistillModel(model["encoders"], model["joints"])
         self.metrics = torch.nn.ModuleDict(

@@ -101,7 +101,7 @@ def test_model_json_describes_inputs_outputs_preprocessing_and_provenance(export
     assert names[:3] == ["emg", "emg_mask", "emg_times"] and names[-1] == "action"
     assert names[9:12] == ["video", "video_mask", "video_times"]
     video = meta["inputs"][9]
-    assert video["shape"] == ["batch", "views", "video_frames", 3, 64, 64]
+    assert video["shape"] == ["batch", "views", "video_frames", 3, 96, 96]  # the cached crops
     assert meta["inputs"][6]["shape"] == ["batch", "pose_rows", 21, 3]
     session = ort.InferenceSession(str(exported / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == names

@@ -13,6 +13,7 @@ from fusion.models.backbone import load_encoders
 from fusion.models.pose_distill import frame_targets
 from fusion.tasks.aqa import AQATask
 from fusion.tasks.optim import parameter_groups
+from fusion.tasks.pose_distill import PoseDistillTask
 from fusion.tasks.text import TextTask
 from fusion.tasks.video2emg import Video2EMGTask
 from fusion.train import train
@@ -168,3 +169,9 @@ def test_a_zero_lr_factor_freezes_the_module_and_a_wrong_path_is_named(flex_root
     assert not any(p.requires_grad for p in task.model.encoders["video"].parameters())
     with pytest.raises(ValueError, match="no module 'encoders.audio'"):
         parameter_groups(task.model, 1e-3, {"encoders.audio": 0.5})
+
+
+def test_a_data_config_that_scales_the_pose_is_refused(flex_root, tmp_path):
+    config = compose(None, ["task=pose_distill", "model=pose_distill", "data=small"])
+    with pytest.raises(ValueError, match="data=small_distill"):
+        PoseDistillTask(to_container(config))
