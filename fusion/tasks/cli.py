@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load a checkpoint (its config travels inside it) and evaluate one split.",
     )
     evaluate.add_argument("checkpoint", type=Path, help="a .ckpt written by fusion train")
+    evaluate.add_argument(
+        "overrides", nargs="*", help="data.KEY=VALUE, e.g. data.reader.root=/data/FLEX"
+    )
     evaluate.add_argument("--split", default="test", choices=("val", "test"))
     evaluate.add_argument("--out", type=Path, default=None, help="folder (default: beside the run)")
     evaluate.set_defaults(func=run_eval)
@@ -71,7 +74,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from fusion.evaluate import evaluate
 
     try:
-        folder, metrics = evaluate(args.checkpoint, args.split, args.out)
+        folder, metrics = evaluate(args.checkpoint, args.split, args.out, args.overrides)
     except (ConfigError, DataError, FKGError, ValueError, KeyError, FileNotFoundError) as exc:
         print(f"fusion eval: {exc}", file=sys.stderr)
         return 2

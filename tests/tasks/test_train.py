@@ -131,6 +131,22 @@ def test_fusion_eval_writes_metrics_and_predictions(run, tmp_path, capsys):
     assert (out / "predictions.csv").is_file()
 
 
+def test_fusion_eval_reads_the_data_from_where_it_lies_now(run, flex_root, tmp_path, capsys):
+    folder, _ = run
+    moved = Path(shutil.copytree(flex_root, tmp_path / "moved"))
+    checkpoint = str(folder / "checkpoints" / "last.ckpt")
+    out = tmp_path / "eval"
+    cache = f"data.cache.dir={tmp_path / 'cache'}"
+    assert main(["eval", checkpoint, f"data.reader.root={moved}", cache, "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["test/rho"] == pytest.approx(
+        json.loads((folder / "metrics.json").read_text())["test/rho"], abs=1e-6
+    )
+    assert main(["eval", checkpoint, "model.dim=8"]) == 2
+    assert "expected data.KEY=VALUE" in capsys.readouterr().err
+    assert main(["eval", checkpoint, "data.reader.colour=red"]) == 2
+    assert "colour" in capsys.readouterr().err
+
+
 def test_a_modality_the_dataset_lacks_is_refused(faqa_root, tmp_path, capsys):
     code = main(
         ["train", f"data.reader.root={faqa_root}", f"data.cache.dir={tmp_path}",
