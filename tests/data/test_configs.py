@@ -9,7 +9,12 @@ import pytest
 from fusion.config import CONFIG_ROOT, compose
 from fusion.data.datamodule import FusionDataModule
 
-ROOTS = {"small": "flex_root", "flex": "flex_root", "fitness_aqa": "faqa_root"}
+ROOTS = {
+    "small": "flex_root",
+    "small_distill": "flex_root",
+    "flex": "flex_root",
+    "fitness_aqa": "faqa_root",
+}
 
 
 def test_every_data_config_is_covered():
