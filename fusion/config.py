@@ -300,9 +300,11 @@ def _config_error(error: OmegaConfBaseException) -> ConfigError:
     return ConfigError(f"config: {key}: {problem}" if key else f"config: {problem}")
 
 
-def _load(path: Path) -> DictConfig:
+def checked_yaml_text(path: Path, what: str = "config") -> str:
+    """The text of a YAML file that exists, is UTF-8 and uses no aliases; else a ConfigError
+    naming the file (`what` says which kind of file was expected)."""
     if not path.is_file():
-        raise ConfigError(f"{path}: no such config file")
+        raise ConfigError(f"{path}: no such {what} file")
     try:
         text = read_yaml_text(path)
     except ValueError as error:
@@ -310,6 +312,11 @@ def _load(path: Path) -> DictConfig:
     alias = alias_problem(text)
     if alias is not None:
         raise ConfigError(f"{path}: {alias}")
+    return text
+
+
+def _load(path: Path) -> DictConfig:
+    text = checked_yaml_text(path)
     try:
         loaded = OmegaConf.load(io.StringIO(text))
     except (OSError, ValueError, OmegaConfBaseException) as error:

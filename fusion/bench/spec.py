@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fusion.checkpoints import first_line
-from fusion.config import ConfigError
-from fusion.yamltext import alias_problem, cut, read_yaml_text
+from fusion.config import ConfigError, checked_yaml_text
+from fusion.yamltext import cut
 
 
 def read_spec(
@@ -22,15 +22,7 @@ def read_spec(
 ) -> dict[str, Any]:
     """The file as plain data. It must set `marker` (to `value`, or to any name when None);
     not a file, bad YAML, another kind of file or an unknown key is a ConfigError naming it."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such {marker} file")
-    try:
-        text = read_yaml_text(path)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    alias = alias_problem(text)
-    if alias is not None:
-        raise ConfigError(f"{path}: {alias}")
+    text = checked_yaml_text(path, marker)
     try:
         raw = OmegaConf.to_container(OmegaConf.load(io.StringIO(text)), resolve=True)
     except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException) as error:
