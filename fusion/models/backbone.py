@@ -46,10 +46,15 @@ def encode(encoders: nn.ModuleDict, batch: Mapping[str, torch.Tensor]) -> dict[s
     return tokens
 
 
+def model_weights(checkpoint: str | Path, option: str) -> dict[str, torch.Tensor]:
+    """A `fusion train` checkpoint's model weights, keyed as inside the model (`encoders.*`)."""
+    saved = read_checkpoint(Path(checkpoint), option)["state_dict"]
+    return {key.removeprefix("model."): value for key, value in saved.items()}
+
+
 def has_fuser(checkpoint: str | Path) -> bool:
     """Whether a `fusion train` checkpoint holds fuser weights (AQA and text runs do)."""
-    saved = read_checkpoint(Path(checkpoint), "model.encoders_from")["state_dict"]
-    return any(key.startswith("model.fuser.") for key in saved)
+    return any(key.startswith("fuser.") for key in model_weights(checkpoint, "model.encoders_from"))
 
 
 def load_encoders(model: nn.Module, checkpoint: str | Path, option: str) -> list[str]:
@@ -57,8 +62,7 @@ def load_encoders(model: nn.Module, checkpoint: str | Path, option: str) -> list
     the video encoder of a `pose_distill` run) and return their modalities. Each loaded
     encoder must match in every weight and shape; a checkpoint sharing none is an error."""
     path = Path(checkpoint)
-    saved = read_checkpoint(path, option)["state_dict"]
-    found = {key.removeprefix("model."): value for key, value in saved.items()}
+    found = model_weights(path, option)
     loaded = []
     for modality, encoder in model.encoders.items():
         prefix = f"encoders.{modality}."
@@ -94,13 +98,12 @@ def load_backbone(
     vision tower. Every weight of `model`'s parts must be there with its shape; the checkpoint
     may hold more (the encoders of other modalities). `option` names the setting in errors."""
     path = Path(checkpoint)
-    saved = read_checkpoint(path, option)["state_dict"]
+    found = model_weights(path, option)
     wanted = {
         f"{part}.{name}": tensor
         for part in parts
         for name, tensor in getattr(model, part).state_dict().items()
     }
-    found = {key.removeprefix("model."): value for key, value in saved.items()}
     missing = sorted(k for k in wanted if k not in found)
     if missing:
         raise ValueError(

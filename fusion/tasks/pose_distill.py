@@ -93,10 +93,10 @@ class PoseDistillTask(EncoderStart, PartsTask):
     ) -> None:
         """Sum the first epoch's training poses per action: the mean-pose baseline."""
         known = (actions >= 0) & (actions < ACTIONS)
-        for row in torch.nonzero(known).flatten().tolist():
-            frames = target[row][found[row]].double()
-            self.pose_sum[actions[row]] += frames.sum(0)
-            self.pose_count[actions[row]] += len(frames)
+        frames = found[known].double()  # (K, T): the frames with a target
+        sums = (target[known].double() * frames[..., None, None]).sum(1)
+        self.pose_sum.index_add_(0, actions[known], sums)
+        self.pose_count.index_add_(0, actions[known], frames.sum(1))
 
     def _eval_step(self, part: str, batch: dict[str, Any]) -> None:
         target, found = self._targets(batch)
