@@ -65,8 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lmm",
         help="the LLaVA-Video Fitness-AQA study: text head strategies beside the AQA head",
         description="Run a study file (experiments/fitness_aqa_lmm.yaml): generate its "
-        "dataset if missing, train every run x seed with `fusion train`, and print F1 and "
-        "temporal AP per error with their means; writes results.csv, results.md and f1.png.",
+        "dataset if missing, score the trivial baselines (yes / no to every error, the "
+        "training majority per exercise), train every run x seed with `fusion train`, and "
+        "print F1 and temporal AP per error with their means and the best run's margin over "
+        "the baselines; writes results.csv, results.md and f1.png.",
     )
     lmm.add_argument("spec", type=Path, help="study YAML (benchmark: lmm)")
     lmm.add_argument(

@@ -8,7 +8,9 @@ checkpoint of the same seed: `model.encoders_from=@aqa_head` starts the text hea
 structured head's trained encoders, as LLaVA starts from a pretrained vision tower. Every run x
 seed trains with `fusion.train.train` on the same split. The table gives each error's F1 and
 temporal AP at tIoU 0.5, their means, the action accuracy and, for text runs, the share of
-answers that parsed.
+answers that parsed. Above the runs it holds the trivial baselines (`fusion.bench.aqa_baselines`:
+yes / no to every error, the training majority per exercise), scored on the same test answers,
+and under the table a line says how far the best learned run is above the best of them.
 """
 
 from __future__ import annotations
@@ -17,19 +19,26 @@ import csv
 import functools
 import math
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig
+
+from fusion.bench.aqa_baselines import baseline_metrics
 from fusion.bench.spec import read_spec
 from fusion.config import ConfigError, compose
+from fusion.data.datamodule import FusionDataModule
 from fusion.data.synth.generate import generate
 from fusion.train import train
 
 SPEC_KEYS = {"benchmark", "name", "synth", "base", "seeds", "runs", "errors"}
 SYNTH_KEYS = {"preset", "format", "seed", "out"}
 PRINT = functools.partial(print, flush=True)
+BASELINE = "baseline"  # the `head` of a trivial baseline's row
+BASELINE_HATCHES = ("//", "..", "xx")  # grey bars, one pattern per baseline, in f1.png
 
 
 @dataclass
@@ -92,7 +101,8 @@ def load_spec(path: str | Path) -> LMMSpec:
 
 
 def run_study(spec: LMMSpec, out: Path, progress: bool = True) -> list[dict[str, Any]]:
-    """Train every run x seed, write results.csv, results.md and f1.png under `out`."""
+    """Score the baselines, train every run x seed, write results.csv, results.md and f1.png
+    under `out`; returns the table's rows, baselines first."""
     out.mkdir(parents=True, exist_ok=True)
     if spec.synth is not None:
         options = {"preset": "small", "format": "fitness-aqa", "seed": 0, **spec.synth}
@@ -103,7 +113,7 @@ def run_study(spec: LMMSpec, out: Path, progress: bool = True) -> list[dict[str,
             options["format"],
             progress=progress,
         )
-    rows = []
+    rows = baseline_rows(spec, progress)
     for seed in spec.seeds:
         best: dict[str, str] = {}
         for name, overrides in spec.runs.items():
@@ -125,6 +135,7 @@ def run_study(spec: LMMSpec, out: Path, progress: bool = True) -> list[dict[str,
             rows.append(study_row(spec, name, seed, config.task.kind, metrics, folder, started))
             PRINT(f"[{spec.name}] {name} seed {seed}: {_summary(rows[-1], spec)}")
     write_results(spec, rows, out)
+    PRINT(f"[{spec.name}] {baseline_margin(rows)}")
     return rows
 
 
@@ -132,6 +143,35 @@ def _resolve(item: str, best: dict[str, str]) -> str:
     """`key=@run` -> `key=<that run's best checkpoint>`; other overrides as they are."""
     key, value = item.split("=", 1)
     return f"{key}={best[value[1:]]}" if value.startswith("@") else item
+
+
+def shared_data(spec: LMMSpec) -> DictConfig:
+    """The data config of the base, after checking that no run changes its reader or split:
+    the baselines are scored once, on the test answers every run is scored on."""
+    placeholders = {name: f"runs/{name}/checkpoints/best.ckpt" for name in spec.runs}
+    base = compose(None, spec.base).data
+    for name, overrides in spec.runs.items():
+        data = compose(None, [*spec.base, *(_resolve(o, placeholders) for o in overrides)]).data
+        for part in ("reader", "split"):
+            if data[part] != base[part]:
+                raise ConfigError(
+                    f"{spec.path}: runs.{name}: changes data.{part}; expected the base's, as "
+                    f"the trivial baselines are scored on the base's test split"
+                )
+    return base
+
+
+def baseline_rows(spec: LMMSpec, progress: bool) -> list[dict[str, Any]]:
+    """One table row per trivial baseline, on the runs' data and split (its cache is built
+    here, and the runs reuse it)."""
+    datamodule = FusionDataModule(shared_data(spec), progress=progress)
+    datamodule.prepare_data()
+    rows = []
+    for name, metrics in baseline_metrics(datamodule).items():
+        row = table_row(spec, name, None, BASELINE, metrics) | {"minutes": math.nan, "folder": ""}
+        PRINT(f"[{spec.name}] baseline {name}: {_summary(row, spec)}")
+        rows.append(row)
+    return rows
 
 
 def study_row(
@@ -144,7 +184,17 @@ def study_row(
     started: float,
 ) -> dict[str, Any]:
     """One table row from a run's test metrics: per-error F1 and AP, their means, and more."""
-    row: dict[str, Any] = {"run": run, "seed": seed, "head": kind}
+    row = table_row(spec, run, seed, kind, metrics)
+    row["minutes"] = round((time.perf_counter() - started) / 60, 2)
+    row["folder"] = str(folder)
+    return row
+
+
+def table_row(
+    spec: LMMSpec, run: str, seed: int | None, head: str, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """The metric columns of a row: a missing metric (a baseline's AP) is NaN."""
+    row: dict[str, Any] = {"run": run, "seed": seed, "head": head}
     for column, error in spec.errors.items():
         row[f"f1_{column}"] = _get(metrics, f"test/f1/{error}")
         row[f"ap_{column}"] = _get(metrics, f"test/ap/{error}")
@@ -152,8 +202,6 @@ def study_row(
     row["mAP"] = _mean([row[f"ap_{c}"] for c in spec.errors])
     row["action_acc"] = _get(metrics, "test/action_acc")
     row["parse_rate"] = _get(metrics, "test/parse_rate")
-    row["minutes"] = round((time.perf_counter() - started) / 60, 2)
-    row["folder"] = str(folder)
     return row
 
 
@@ -173,18 +221,44 @@ def write_results(spec: LMMSpec, rows: Sequence[dict[str, Any]], out: Path) -> N
 
 
 def markdown_table(spec: LMMSpec, rows: Sequence[dict[str, Any]]) -> str:
-    """The study's table: F1 and AP per error, mAP, with exercise accuracy and parse rate."""
+    """The study's table: F1 and AP per error, mAP, with exercise accuracy and parse rate;
+    baselines in italics, and under the table the learned runs' margin over them."""
     names = list(spec.errors)
     header = ["run", "seed", *(f"F1 {n}" for n in names), "F1 mean"]
     header += [*(f"AP {n}" for n in names), "mAP", "action acc", "parsed", "min"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
-        cells = [row["run"], str(row["seed"])]
+        cells = [_run_name(row), "—" if row["seed"] is None else str(row["seed"])]
         cells += [_fmt(row[f"f1_{n}"]) for n in names] + [_fmt(row["macro_f1"])]
         cells += [_fmt(row[f"ap_{n}"]) for n in names] + [_fmt(row["mAP"])]
-        cells += [_fmt(row["action_acc"]), _fmt(row["parse_rate"]), f"{row['minutes']:.1f}"]
+        cells += [_fmt(row["action_acc"]), _fmt(row["parse_rate"]), _minutes(row)]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", baseline_margin(rows)])
+
+
+def baseline_margin(rows: Sequence[dict[str, Any]]) -> str:
+    """One line: the best learned run's F1 mean (averaged over its seeds, so one lucky seed
+    does not decide) minus the best trivial baseline's."""
+    seeds: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        if not _is_baseline(row):
+            seeds[row["run"]].append(row["macro_f1"])
+    learned = {run: _mean(values) for run, values in seeds.items()}
+    learned = {run: value for run, value in learned.items() if not math.isnan(value)}
+    trivial = {
+        row["run"]: row["macro_f1"]
+        for row in rows
+        if _is_baseline(row) and not math.isnan(row["macro_f1"])
+    }
+    if not learned or not trivial:
+        return "No learned run and baseline with an F1 mean to compare."
+    run = max(learned, key=learned.__getitem__)
+    baseline = max(trivial, key=trivial.__getitem__)
+    return (
+        f"Best learned run: {run}, F1 mean {_fmt(learned[run])} over {len(seeds[run])} "
+        f"seed(s); best trivial baseline: {baseline}, {_fmt(trivial[baseline])}; margin "
+        f"{learned[run] - trivial[baseline]:+.3f}."
+    )
 
 
 def _plot_f1(spec: LMMSpec, rows: Sequence[dict[str, Any]], path: Path) -> None:
@@ -196,9 +270,17 @@ def _plot_f1(spec: LMMSpec, rows: Sequence[dict[str, Any]], path: Path) -> None:
     names = list(spec.errors)
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.8 / len(rows)
+    hatches = iter(BASELINE_HATCHES)
     for i, row in enumerate(rows):
         values = [0.0 if math.isnan(row[f"f1_{n}"]) else row[f"f1_{n}"] for n in names]
-        ax.bar([j + i * width for j in range(len(names))], values, width, label=_label(row))
+        style = (
+            {"color": "0.85", "hatch": next(hatches, "//"), "edgecolor": "0.35"}
+            if _is_baseline(row)
+            else {}
+        )
+        ax.bar(
+            [j + i * width for j in range(len(names))], values, width, label=_label(row), **style
+        )
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(names))], names)
     ax.set(ylabel="test F1", ylim=(0, 1), title=f"{spec.name}: F1 per error")
     ax.legend(fontsize=8)
@@ -209,15 +291,27 @@ def _plot_f1(spec: LMMSpec, rows: Sequence[dict[str, Any]], path: Path) -> None:
     tmp.replace(path)
 
 
+def _is_baseline(row: dict[str, Any]) -> bool:
+    return row["head"] == BASELINE
+
+
+def _run_name(row: dict[str, Any]) -> str:
+    return f"*baseline: {row['run']}*" if _is_baseline(row) else row["run"]
+
+
 def _label(row: dict[str, Any]) -> str:
-    return f"{row['run']} (seed {row['seed']})"
+    return f"baseline: {row['run']}" if _is_baseline(row) else f"{row['run']} (seed {row['seed']})"
+
+
+def _minutes(row: dict[str, Any]) -> str:
+    return "—" if math.isnan(row["minutes"]) else f"{row['minutes']:.1f}"
 
 
 def _summary(row: dict[str, Any], spec: LMMSpec) -> str:
     f1 = ", ".join(f"{n} {_fmt(row[f'f1_{n}'])}" for n in spec.errors)
     return (
         f"F1 {f1}; mean {_fmt(row['macro_f1'])}, mAP {_fmt(row['mAP'])}, action "
-        f"{_fmt(row['action_acc'])}, parsed {_fmt(row['parse_rate'])}, {row['minutes']:.1f} min"
+        f"{_fmt(row['action_acc'])}, parsed {_fmt(row['parse_rate'])}, {_minutes(row)} min"
     )
 
 

@@ -210,6 +210,18 @@ class FusionDataModule(pl.LightningDataModule):
         entries = [Entry(self._positions[key], False, c) for key in keys for c in clips]
         return self._dataset(part, entries, train=False)
 
+    def part_targets(self, part: str) -> list[dict[str, Any]]:
+        """The targets of every sample of a part, once each and in split order, from the labels
+        alone (with the cache, its metadata: no frame is read), for scoring answers that never
+        look at a sample. They equal an evaluation item's: only the flip, which evaluation never
+        applies, changes labels."""
+        if self.split is None:
+            self.setup()
+        return [
+            self.targets.encode(self.source.labels(self._positions[key]), key)
+            for key in getattr(self.split, part)
+        ]
+
     def _loader(self, dataset: ClipDataset, shuffle: bool) -> DataLoader:
         loader = self.config.loader
         workers = loader.num_workers

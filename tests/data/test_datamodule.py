@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -84,6 +85,19 @@ def test_video_only_fitness_aqa_with_its_own_splits(faqa_root, tmp_path):
     assert batch["video"].shape[1] == 1 and "pose" not in batch
     assert batch["errors_mask"].sum(1).tolist() == [2] * len(batch["key"])
     assert len(batch["key"]) == len(set(batch["key"])) * 2  # two interleaved test clips
+
+
+def test_part_targets_are_the_evaluation_items_targets_once_per_sample(faqa_root, tmp_path):
+    dm = module(
+        faqa_root, tmp_path, split={"protocol": "dataset"}, reader={"modalities": ["video"]}
+    )
+    for part in ("train", "test"):
+        targets = dm.part_targets(part)
+        items = {i["key"]: i for i in dm.dataset(part, evaluation=True)}  # clips share targets
+        assert [t["action"] for t in targets] and len(targets) == len(items)
+        for key, target in zip(getattr(dm.split, part), targets, strict=True):
+            for name in ("action", "errors", "errors_mask", "error_spans"):
+                assert np.array_equal(target[name], items[key][name], equal_nan=True), name
 
 
 def test_cross_view_trains_and_tests_on_different_cameras(flex_root, tmp_path):
