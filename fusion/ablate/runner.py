@@ -87,12 +87,36 @@ def _compose(spec: AblationSpec, index: int, run: PlannedRun, out: Path, extra: 
     return Job(index, run, key, folder, config)
 
 
-def plan_pretrain(spec: AblationSpec, out: Path, extra: list[str]) -> list[Job]:
-    """The study's pretrain runs (their own overrides and `--set`, not `base`)."""
-    return [
-        _compose(spec, i, PlannedRun({"pretrain": name}, 0, list(overrides)), out, extra)
-        for i, (name, overrides) in enumerate(spec.pretrain.items())
-    ]
+def resolve_checkpoints(
+    overrides: list[str], pretrained: dict[str, Path | str]
+) -> tuple[list[str], str]:
+    """`key=@name` made `key=<pretrain name's checkpoint>`, and the problem ("" if none) when
+    that pretrain run failed (its value is then a str: its error) or has not run."""
+    resolved, problem = [], ""
+    for item in overrides:
+        key, value = item.split("=", 1)
+        if value.startswith("@"):
+            found = pretrained.get(value[1:], f"pretrain {value[1:]} has not run")
+            if isinstance(found, str):
+                problem = f"pretrain {value[1:]}: {found}"
+            value = str(found)
+        resolved.append(f"{key}={value}")
+    return resolved, problem
+
+
+def pretrain_job(
+    spec: AblationSpec, name: str, out: Path, extra: list[str], pretrained: dict[str, Path | str]
+) -> Job:
+    """The pretrain run `name` (its own overrides and `--set`, not `base`), its `@earlier`
+    references made the checkpoints of the pretrain runs before it."""
+    index = list(spec.pretrain).index(name)
+    overrides, problem = resolve_checkpoints(spec.pretrain[name], pretrained)
+    run = PlannedRun({"pretrain": name}, 0, overrides)
+    return (
+        Job(index, run, "", None, error=problem)
+        if problem
+        else _compose(spec, index, run, out, extra)
+    )
 
 
 def checkpoint_of(job: Job) -> Path:
@@ -110,18 +134,9 @@ def plan(
     """Compose every run's config, with `key=@name` made `key=<pretrain name's checkpoint>`;
     a run that does not compose, or whose pretrain run failed (a str: its error), is a job with
     its error."""
-    pretrained = pretrained or {}
     jobs = []
     for index, run in enumerate(spec.runs()):
-        overrides, problem = [], ""
-        for item in run.overrides:
-            key, value = item.split("=", 1)
-            if value.startswith("@"):
-                found = pretrained.get(value[1:], f"pretrain {value[1:]} has not run")
-                if isinstance(found, str):
-                    problem = f"pretrain {value[1:]}: {found}"
-                value = str(found)
-            overrides.append(f"{key}={value}")
+        overrides, problem = resolve_checkpoints(run.overrides, pretrained or {})
         if problem:
             jobs.append(Job(index, run, "", None, error=problem))
             continue
@@ -272,8 +287,8 @@ def run_study(
     """Train the pretrain runs, extract the tokens of the feature-mode runs, then train every
     run of the grid (a line as each starts and ends); the grid's outcomes in grid order."""
     pretrained: dict[str, Path | str] = {}
-    for job in plan_pretrain(spec, out, list(extra)):
-        name = job.run.axes["pretrain"]
+    for name in spec.pretrain:
+        job = pretrain_job(spec, name, out, list(extra), pretrained)
         job.prefix = f"[{spec.name}] pretrain {name}"
         outcome = execute(job, say=say)
         say(f"{job.prefix}: {describe(outcome, spec.metrics)}")

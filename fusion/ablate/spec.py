@@ -3,8 +3,9 @@
 ```yaml
 ablation: modalities          # the study's name (marks the file as a `fusion ablate` file)
 config: null                  # a `fusion train` YAML the runs start from (default: train.yaml)
-pretrain:                     # runs trained once before the grid; `@name` is its checkpoint
-  encoders: [trainer.max_epochs=6]
+pretrain:                     # runs trained once before the grid, in order; `@name` is its
+  distill: [task=pose_distill, model=pose_distill, data=small_distill]  # checkpoint (a later
+  encoders: [trainer.max_epochs=6, model.encoders_from=@distill]          # one may use it)
 base: [features.enabled=true, features.encoders_from=@encoders]  # overrides every run shares
 axes:                         # the grid: the product of every axis's values
   modalities:                 # value name -> the overrides it stands for
@@ -163,6 +164,15 @@ def load_spec(path: str | Path) -> AblationSpec:
     if not isinstance(pretrain, dict):
         raise ConfigError(f"{path}: pretrain: expected a mapping of name -> overrides")
     pretrain = {str(k): _overrides(path, f"pretrain.{k}", v) for k, v in pretrain.items()}
+    for i, (name, overrides) in enumerate(pretrain.items()):
+        earlier = list(pretrain)[:i]
+        for item in overrides:
+            value = item.split("=", 1)[1]
+            if value.startswith("@") and value[1:] not in earlier:
+                raise ConfigError(
+                    f"{path}: pretrain.{name}: {item} names no earlier pretrain run; "
+                    f"before it: {earlier}"
+                )
     base = _overrides(path, "base", raw.get("base"))
     for where, overrides in [("base", base)] + [
         (f"axes.{a}.{v}", o) for a, values in axes.items() for v, o in values.items()

@@ -60,7 +60,9 @@ def has_fuser(checkpoint: str | Path) -> bool:
 def load_encoders(model: nn.Module, checkpoint: str | Path, option: str) -> list[str]:
     """Copy into `model.encoders` every encoder the `fusion train` checkpoint also has (e.g.
     the video encoder of a `pose_distill` run) and return their modalities. Each loaded
-    encoder must match in every weight and shape; a checkpoint sharing none is an error."""
+    encoder must match in every weight and shape, except the parts it names `fresh` (the pose
+    encoder of a video `readout: pose`), which start from their initial values when absent;
+    a checkpoint sharing none is an error."""
     path = Path(checkpoint)
     found = model_weights(path, option)
     loaded = []
@@ -69,7 +71,8 @@ def load_encoders(model: nn.Module, checkpoint: str | Path, option: str) -> list
         if not any(key.startswith(prefix) for key in found):
             continue
         wanted = encoder.state_dict()
-        missing = sorted(k for k in wanted if prefix + k not in found)
+        fresh = getattr(encoder, "fresh", ())
+        missing = sorted(k for k in wanted if prefix + k not in found and not k.startswith(fresh))
         wrong = sorted(
             k for k in wanted if prefix + k in found and found[prefix + k].shape != wanted[k].shape
         )
@@ -79,7 +82,9 @@ def load_encoders(model: nn.Module, checkpoint: str | Path, option: str) -> list
                 f"{option}: {path}: its {modality} encoder {what}; "
                 f"build this model's {modality} encoder with the same options"
             )
-        encoder.load_state_dict({k: found[prefix + k] for k in wanted})
+        encoder.load_state_dict(
+            {k: found[prefix + k] for k in wanted if prefix + k in found}, strict=not fresh
+        )
         loaded.append(modality)
     if not loaded:
         have = sorted(model.encoders)

@@ -35,22 +35,26 @@ def frame_targets(
 
 class PoseDistillModel(nn.Module):
     """The video encoder (under `encoders.video`, as in every other model, so its weights load
-    by name) with two linear joint heads: on the pooled tokens and on each view's features."""
+    by name) built with its joint head on the pooled tokens (`joints`: what `readout: pose`
+    reads later), and a second joint head on each view's own features."""
 
     def __init__(self, encoders: Mapping[str, Mapping[str, Any]], joints: int = 21) -> None:
         super().__init__()
-        self.encoders = build_encoders(["video"], encoders)
+        video = dict(encoders["video"])
+        if video.get("readout", "features") != "features":
+            raise ValueError("pose_distill: model.encoders.video is what it trains; no readout")
+        self.encoders = build_encoders(["video"], {"video": {**video, "joints": joints}})
         self.joints = joints
-        width = self.encoders["video"].out_dim
-        self.pooled_head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, joints * 3))
+        width = self.encoders["video"].width
         self.view_head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, joints * 3))
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """`pooled` (B, T, J, 3) from all views, `views` (B, V, T, J, 3) from each view alone,
         `view_mask` (B, V) of the views that were seen, in the skeleton's units."""
-        tokens, per_view, seen = self.encoders["video"].encode_views(
+        encoder = self.encoders["video"]
+        tokens, per_view, seen = encoder.encode_views(
             batch["video"], batch["video_mask"], batch["video_times"]
         )
-        pooled = rearrange(self.pooled_head(tokens.values), "b t (j c) -> b t j c", c=3)
+        pooled = encoder.read_joints(tokens.values)
         views = rearrange(self.view_head(per_view), "b v t (j c) -> b v t j c", c=3)
         return {"pooled": pooled, "views": views, "view_mask": seen}

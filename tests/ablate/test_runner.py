@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from fusion.ablate.results import result_rows, write_csv
-from fusion.ablate.runner import _start_worker, plan, run_key, run_study
+from fusion.ablate.runner import _start_worker, plan, pretrain_job, run_key, run_study
 from fusion.ablate.spec import load_spec
 from fusion.config import compose
 from fusion.data.features import FeatureCache
@@ -263,3 +263,17 @@ def test_pool_workers_fork_their_loader_workers():
         # Looked up in the worker: a pickled `get_start_method` carries this process's context.
         found = pool.submit(eval, "__import__('multiprocessing').get_start_method()")
         assert found.result() == "fork"
+
+
+def test_a_later_pretrain_run_starts_from_an_earlier_ones_checkpoint(tmp_path):
+    path = tmp_path / "chain.yaml"
+    path.write_text(
+        "ablation: chain\npretrain:\n  first: []\n  second: [model.encoders_from=@first]\n"
+        "axes: {a: {x: []}}\n"
+    )
+    spec = load_spec(path)
+    done = pretrain_job(spec, "second", tmp_path, [], {"first": tmp_path / "first.ckpt"})
+    assert done.config.model.encoders_from == str(tmp_path / "first.ckpt")
+    assert done.run.axes == {"pretrain": "second"} and done.index == 1
+    failed = pretrain_job(spec, "second", tmp_path, [], {"first": "exit 1"})
+    assert failed.config is None and failed.error == "pretrain first: exit 1"

@@ -68,6 +68,10 @@ def test_grid_is_the_product_of_the_axes_less_exclusions_times_seeds(tmp_path):
         ("ablation: x\naxes: {a: [model.modalities=[pose]]}\n", "not valid YAML"),
         ("ablation: x\naxes: {a: [1]}\nchecks: [{metric: m}]\n", "checks[0]: expected keys"),
         ("ablation: x\nbase: [features.encoders_from=@src]\naxes: {a: [1]}\n", "names no pretrain"),
+        (
+            "ablation: x\npretrain: {b: [model.encoders_from=@a], a: []}\naxes: {a: [1]}\n",
+            "pretrain.b: model.encoders_from=@a names no earlier pretrain run; before it: []",
+        ),
     ],
 )
 def test_a_bad_study_file_names_the_file_and_the_problem(tmp_path, text, message):

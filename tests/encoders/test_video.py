@@ -9,7 +9,7 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from fusion.encoders.video import VideoEncoder, drop_views
+from fusion.encoders.video import VideoEncoder, body_scaled, drop_views
 
 BACKBONE = "mobilenetv3_small_050"
 
@@ -134,3 +134,50 @@ def test_bad_options_are_refused() -> None:
         VideoEncoder(temporal="lstm")
     with pytest.raises(ValueError, match=r"view_dropout must be in \[0, 1\)"):
         VideoEncoder(view_dropout=1.0)
+    with pytest.raises(ValueError, match="unknown readout 'text'"):
+        VideoEncoder(readout="text")
+    with pytest.raises(ValueError, match="readout pose needs `joints`"):
+        VideoEncoder(readout="pose")
+    with pytest.raises(ValueError, match="for readout pose only"):
+        VideoEncoder(joints=21, pose={"dim": 8})
+    with pytest.raises(ValueError, match="reads 17 joints, but .* flex21 has 21"):
+        VideoEncoder(joints=17, readout="pose")
+
+
+def test_joint_head_reads_joints_per_frame() -> None:
+    encoder = VideoEncoder(dim=16, joints=21)
+    assert encoder.read_joints(torch.randn(2, 5, 16)).shape == (2, 5, 21, 3)
+    with pytest.raises(ValueError, match="no joint head"):
+        VideoEncoder(dim=16).read_joints(torch.randn(2, 5, 16))
+
+
+def test_body_scaled_removes_size_and_ignores_padded_frames() -> None:
+    torch.manual_seed(3)
+    joints = torch.randn(2, 4, 21, 3)
+    mask = torch.tensor([[True] * 4, [True, True, False, False]])
+    scaled = body_scaled(joints, mask)
+    assert torch.allclose(body_scaled(2.5 * joints, mask), scaled, atol=1e-6)
+    rms = scaled[0].square().sum(-1).mean().sqrt()
+    assert rms == pytest.approx(1.0, abs=1e-5)
+    padded = joints.clone()
+    padded[1, 2:] = 100.0
+    assert torch.allclose(body_scaled(padded, mask)[1, :2], scaled[1, :2])
+
+
+def test_pose_readout_encodes_read_joints_and_freezes_the_lifter(assert_grads_everywhere) -> None:
+    x, mask, times = _batch([[True, True], [True, False]], frames=4)
+    encoder = VideoEncoder(dim=16, joints=21, readout="pose", frozen=True, pose={"dim": 8})
+    encoder.train()
+    assert encoder.out_dim == 8 and encoder.fresh == ("pose.",)
+    assert encoder.pose.training and not encoder.backbone.training
+    assert not encoder.joint_head.training
+    tokens = encoder(x, mask, times)
+    assert tokens.values.shape == (2, 2, 8)  # the pose encoder's temporal stride 2
+    assert_grads_everywhere(encoder, tokens)
+    lifter = [n for n, p in encoder.named_parameters() if not n.startswith("pose.")]
+    assert lifter and all(p.grad is None for n, p in encoder.named_parameters() if n in lifter)
+    encoder.eval()
+    frames = mask.any(1, keepdim=True).expand(2, 4)
+    joints = encoder.read_joints(encoder.encode_views(x, mask, times)[0].values)
+    expected = encoder.pose(body_scaled(joints, frames), frames, times)
+    assert torch.allclose(encoder(x, mask, times).values, expected.values, atol=1e-5)

@@ -144,10 +144,34 @@ def test_the_aqa_text_and_video2emg_models_start_from_the_distilled_encoder(
         before = video_weights(task)
         task.setup("fit")
         after = video_weights(task)
-        assert all(torch.equal(after[k], expected[k]) for k in expected)
+        assert all(torch.equal(after[k], expected[k]) for k in after)
         assert any(not torch.equal(before[k], after[k]) for k in before)
     groups = emg.configure_optimizers()["optimizer"].param_groups
     assert sorted(g["lr"] for g in groups) == pytest.approx([1e-4, 1e-3])
+
+
+def test_pose_readout_starts_its_lifter_from_the_distilled_encoder(distilled, flex_root, tmp_path):
+    checkpoint = distilled[1]["best_checkpoint"]
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    task = AQATask(
+        aqa_config(
+            flex_root,
+            tmp_path,
+            "model=video_pose",
+            "model.modalities=[video]",
+            "model.encoders.video.dim=32",
+            "model.encoders.video.temporal=none",
+            f"model.encoders_from={checkpoint}",
+        )
+    )
+    fresh = {k: v.clone() for k, v in task.model.encoders["video"].pose.state_dict().items()}
+    task.setup("fit")
+    encoder = task.model.encoders["video"]
+    lifter = {k: v for k, v in encoder.state_dict().items() if not k.startswith("pose.")}
+    assert "joint_head.1.weight" in lifter
+    assert all(torch.equal(v, saved[f"model.encoders.video.{k}"]) for k, v in lifter.items())
+    assert all(torch.equal(v, fresh[k]) for k, v in encoder.pose.state_dict().items())
+    assert not any(p.requires_grad for k, p in encoder.named_parameters() if k in lifter)
 
 
 def test_an_encoder_of_another_shape_is_refused_with_one_line(distilled, flex_root, tmp_path):
