@@ -53,6 +53,19 @@ def color_jitter(
     return adjust(video, *factors)
 
 
+def shuffle_channels(
+    video: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Each sample's RGB channels permuted at random with probability `p`, one permutation for
+    all its views and frames: with a few lifters, each in their own clothes, the colours name
+    the person, and a model learns whose pose it is instead of reading the body."""
+    chosen = torch.rand(len(video), generator=generator) < p
+    orders = [
+        torch.randperm(3, generator=generator) if pick else torch.arange(3) for pick in chosen
+    ]
+    return torch.stack([sample[:, :, order] for sample, order in zip(video, orders, strict=True)])
+
+
 def normalize(video: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """(x - mean) / std per RGB channel of (..., 3, H, W) floats in [0, 1]."""
     m = torch.tensor(mean, dtype=video.dtype, device=video.device).view(3, 1, 1)
@@ -66,12 +79,13 @@ def prepare_video(
     std: tuple[float, ...],
     jitter: float = 0.0,
     generator: torch.Generator | None = None,
+    shuffle: float = 0.0,
 ) -> torch.Tensor:
     """Collated (B, V, T, H, W, 3) frames -> normalised float32 (B, V, T, 3, H, W).
 
-    uint8 frames are scaled to [0, 1] and jittered first when `jitter` > 0; float frames were
-    normalised per sample already (a `video.normalize` transform) and are only made
-    channels-first.
+    uint8 frames are scaled to [0, 1], jittered when `jitter` > 0 and their channels permuted
+    with probability `shuffle` (training batches); float frames were normalised per sample
+    already (a `video.normalize` transform) and are only made channels-first.
     """
     x = rearrange(video, "b v t h w c -> b v t c h w")
     if video.dtype != torch.uint8:
@@ -79,4 +93,6 @@ def prepare_video(
     x = x.float() / 255.0
     if jitter > 0:
         x = color_jitter(x, jitter, generator)
+    if shuffle > 0:
+        x = shuffle_channels(x, shuffle, generator)
     return normalize(x, mean, std)

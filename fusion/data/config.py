@@ -105,6 +105,7 @@ class DataConfig:
     video_mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
     video_std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
     color_jitter: float = 0.0  # training batches: brightness/contrast/saturation in [1-x, 1+x]
+    color_shuffle: float = 0.0  # training batches: chance a sample's RGB channels are permuted
     balance: str = "none"  # none | dynamic-step | two-step
     balance_from_epoch: int = 0  # two-step: epochs on the full set before the balanced subset
 
@@ -113,7 +114,12 @@ def data_config(config: DataConfig | Mapping | DictConfig | None = None) -> Data
     """A typed DataConfig from a partial mapping; unknown keys and wrong types are refused."""
     schema = OmegaConf.structured(DataConfig)
     merged = OmegaConf.merge(schema, config or {})
-    return OmegaConf.to_object(merged)
+    data = OmegaConf.to_object(merged)
+    if not 0.0 <= data.color_shuffle <= 1.0:
+        raise ValueError(
+            f"data.color_shuffle: expected a chance in [0, 1], got {data.color_shuffle}"
+        )
+    return data
 
 
 def preprocess_specs(config: DataConfig) -> list[Any]:

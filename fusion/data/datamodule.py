@@ -270,6 +270,7 @@ class FusionDataModule(pl.LightningDataModule):
                 tuple(self.config.video_std),
                 jitter=self.config.color_jitter if training else 0.0,
                 generator=generator,
+                shuffle=self.config.color_shuffle if training else 0.0,
             )
         return batch
 

@@ -118,6 +118,7 @@ class FeatureCache:
                 "augment": self.data.augment.spec(),
                 "transform": self.data.transform.spec(),
                 "color_jitter": data.color_jitter,
+                "color_shuffle": data.color_shuffle,
                 "video": [list(data.video_mean), list(data.video_std)],
                 "split": json.loads(self.data.split.to_json()),
                 "passes": self.config.train_passes,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from fusion.data.batch_video import adjust, color_jitter, prepare_video
+from fusion.data.batch_video import adjust, color_jitter, prepare_video, shuffle_channels
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -50,3 +51,30 @@ def test_jitter_is_seeded_and_zero_amount_changes_nothing():
 def test_float_frames_were_prepared_already_and_are_only_permuted():
     done = torch.randn(1, 1, 2, 4, 4, 3)
     assert torch.equal(prepare_video(done, MEAN, STD), done.permute(0, 1, 2, 5, 3, 4))
+
+
+def test_channel_shuffle_permutes_each_sample_alike_over_views_and_frames():
+    x = torch.rand(6, 2, 3, 3, 4, 4, generator=torch.Generator().manual_seed(2))
+    out = shuffle_channels(x, 1.0, torch.Generator().manual_seed(5))
+    orders = set()
+    for sample, shuffled in zip(x, out, strict=True):
+        order = [
+            next(c for c in range(3) if torch.equal(shuffled[0, 0, k], sample[0, 0, c]))
+            for k in range(3)
+        ]
+        assert sorted(order) == [0, 1, 2]
+        assert torch.equal(shuffled, sample[:, :, order])  # the same order in every view and frame
+        orders.add(tuple(order))
+    assert len(orders) > 1
+    assert torch.equal(shuffle_channels(x, 0.0), x)
+    again = shuffle_channels(x, 1.0, torch.Generator().manual_seed(5))
+    assert torch.equal(again, out)
+
+
+def test_a_shuffle_chance_outside_zero_to_one_is_refused():
+    from fusion.data.config import data_config
+
+    with pytest.raises(
+        ValueError, match=r"data.color_shuffle: expected a chance in \[0, 1\], got 1.5"
+    ):
+        data_config({"color_shuffle": 1.5})
