@@ -164,13 +164,13 @@ def load_spec(path: str | Path) -> AblationSpec:
     if not isinstance(pretrain, dict):
         raise ConfigError(f"{path}: pretrain: expected a mapping of name -> overrides")
     pretrain = {str(k): _overrides(path, f"pretrain.{k}", v) for k, v in pretrain.items()}
-    for i, (name, overrides) in enumerate(pretrain.items()):
+    for i, (run, overrides) in enumerate(pretrain.items()):
         earlier = list(pretrain)[:i]
         for item in overrides:
             value = item.split("=", 1)[1]
             if value.startswith("@") and value[1:] not in earlier:
                 raise ConfigError(
-                    f"{path}: pretrain.{name}: {item} names no earlier pretrain run; "
+                    f"{path}: pretrain.{run}: {item} names no earlier pretrain run; "
                     f"before it: {earlier}"
                 )
     base = _overrides(path, "base", raw.get("base"))

@@ -272,6 +272,7 @@ def test_a_later_pretrain_run_starts_from_an_earlier_ones_checkpoint(tmp_path):
         "axes: {a: {x: []}}\n"
     )
     spec = load_spec(path)
+    assert spec.name == "chain"
     done = pretrain_job(spec, "second", tmp_path, [], {"first": tmp_path / "first.ckpt"})
     assert done.config.model.encoders_from == str(tmp_path / "first.ckpt")
     assert done.run.axes == {"pretrain": "second"} and done.index == 1
