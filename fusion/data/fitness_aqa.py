@@ -26,9 +26,9 @@ from fusion.data.sample import (
     SampleInfo,
     TimeSeries,
 )
-from fusion.data.synth.presets import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
+from fusion.synth.presets import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 
 KEY_SHAPE = re.compile(r"^(?P<exercise>[A-Za-z]+)_(?P<subject>[A-Za-z0-9]+)_(?P<rep>\d+)$")
 EXERCISE_ACTIONS = {exercise: action for action, exercise in FITNESS_AQA_EXERCISES.items()}

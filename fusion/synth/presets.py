@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fusion.data.synth.repetition import RenderSettings
+from fusion.synth.repetition import RenderSettings
 
 # Fitness-AQA error files -> (FKG action, FKG error name), and the share of clips showing each,
 # close to the real dataset's imbalance (knees inward is rare, knees forward common).
