@@ -17,6 +17,7 @@ import numpy as np
 from fusion.data.align import clip_indices
 from fusion.data.config import ReaderConfig, requested_modalities
 from fusion.data.files import as_span, dataset_folder, read_json
+from fusion.data.layouts import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 from fusion.data.sample import (
     DataError,
     ErrorLabel,
@@ -28,7 +29,6 @@ from fusion.data.sample import (
 )
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
-from fusion.synth.presets import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 
 KEY_SHAPE = re.compile(r"^(?P<exercise>[A-Za-z]+)_(?P<subject>[A-Za-z0-9]+)_(?P<rep>\d+)$")
 EXERCISE_ACTIONS = {exercise: action for action, exercise in FITNESS_AQA_EXERCISES.items()}

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from fusion.data.layouts import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 from fusion.outputs import (
@@ -31,13 +32,7 @@ from fusion.outputs import (
 from fusion.pools import worker_context
 from fusion.synth.cameras import camera_rig
 from fusion.synth.manifest import META, manifest_problems, take_manifest
-from fusion.synth.presets import (
-    FITNESS_AQA_ERRORS,
-    FITNESS_AQA_EXERCISES,
-    FITNESS_AQA_RATES,
-    PRESETS,
-    Preset,
-)
+from fusion.synth.presets import FITNESS_AQA_RATES, PRESETS, Preset
 from fusion.synth.repetition import plan_repetition, simulate_repetition
 from fusion.synth.subjects import Subject, sample_subjects
 from fusion.synth.summary import summarize
