@@ -1,4 +1,5 @@
-"""Read the Fitness-AQA layout (DESIGN.md): one mp4 per clip, per-error label files, key splits.
+"""Read the Fitness-AQA layout (docs/data-layouts.md): one mp4 per clip, per-error label files,
+key splits.
 
 A clip's labelled errors are the `Labels/error_<name>.json` files that list its key; a file
 giving `[start_s, end_s]` marks the error as observed in that span, `[]` as absent. The layout

@@ -1,4 +1,4 @@
-"""Write simulated repetitions in the FLEX and Fitness-AQA folder layouts (DESIGN.md)."""
+"""Write simulated repetitions in the FLEX and Fitness-AQA folder layouts (docs/data-layouts.md)."""
 
 from __future__ import annotations
 
