@@ -42,9 +42,10 @@ test: $(STAMP)  ## run the test suite (fast tests, under 10 minutes)
 test-slow: $(STAMP)  ## run the heavier tests marked `slow`
 	$(BIN)/python -m pytest -n 2 -q -m slow
 
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check, format check and the import layers (lint-imports, pyproject.toml)
 	$(BIN)/ruff check fusion tests
 	$(BIN)/ruff format --check fusion tests
+	$(BIN)/lint-imports --no-cache
 
 clean:  ## remove caches, generated data and run folders (keeps .venv)
 	rm -rf data runs .pytest_cache .ruff_cache build *.egg-info

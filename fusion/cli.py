@@ -10,11 +10,11 @@ from fusion import __version__
 from fusion.ablate import cli as ablate_cli
 from fusion.bench import cli as bench_cli
 from fusion.data import cli as data_cli
-from fusion.data.synth import cli as synth_cli
 from fusion.export import cli as export_cli
 from fusion.fkg import cli as fkg_cli
 from fusion.predict import cli as predict_cli
 from fusion.reports import cli as report_cli
+from fusion.synth import cli as synth_cli
 from fusion.tasks import cli as task_cli
 
 

@@ -106,7 +106,7 @@ class TrainerConfig:
 
 @dataclass
 class FeaturesConfig:
-    """Feature-cache mode (`fusion.data.features`): the encoders are frozen, their tokens are
+    """Feature-cache mode (`fusion.features`): the encoders are frozen, their tokens are
     computed once per (encoder weights, data) and the fuser and head train on them."""
 
     enabled: bool = False

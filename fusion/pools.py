@@ -24,7 +24,7 @@ PRELOAD = (
     "fusion.data.readers",
     "fusion.data.cache",
     "fusion.data.check",
-    "fusion.data.synth.generate",
+    "fusion.synth.generate",
 )
 
 

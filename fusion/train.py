@@ -24,7 +24,7 @@ from fusion.checkpoints import read_checkpoint
 from fusion.config import to_container
 from fusion.data.callbacks import SkippedSamples
 from fusion.data.datamodule import FusionDataModule
-from fusion.data.features import feature_datamodule
+from fusion.features import feature_datamodule
 from fusion.report import write_plots, write_predictions
 from fusion.runs import (
     RUN_FOLDER_ENV,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fusion.config import compose, to_container
-from fusion.data.synth.generate import generate
+from fusion.synth.generate import generate
 from fusion.train import train
 
 

@@ -8,6 +8,7 @@ with every thread's stack instead of a stalled suite.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from fusion.data.config import ReaderConfig
 from fusion.data.datamodule import FusionDataModule
 from fusion.data.fitness_aqa import decode_mp4
 from fusion.data.readers import open_reader
-from fusion.pools import worker_context
+from fusion.pools import PRELOAD, worker_context
 
 HANG_LIMIT_S = 120
 
@@ -30,6 +31,13 @@ def decode_here(root: Path) -> None:
 
 def test_pools_start_from_the_forkserver():
     assert worker_context().get_start_method() == "forkserver"
+
+
+@pytest.mark.parametrize("name", PRELOAD)
+def test_every_preloaded_module_exists(name):
+    # The forkserver skips a name it cannot import without a word: a module that moved would
+    # only make every worker start cold.
+    assert importlib.util.find_spec(name) is not None, name
 
 
 @pytest.mark.timeout(HANG_LIMIT_S)

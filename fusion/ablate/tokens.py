@@ -41,7 +41,7 @@ def token_sources(configs: Iterable[DictConfig | None]) -> list[DictConfig]:
 def build_tokens(config: DictConfig) -> None:
     """Extract (or find) the cached tokens of every modality `config`'s model fuses."""
     from fusion.data.datamodule import FusionDataModule
-    from fusion.data.features import feature_datamodule
+    from fusion.features import feature_datamodule
     from fusion.train import TASKS
 
     data = FusionDataModule(config.data, progress=False)

@@ -112,7 +112,7 @@ def run_data(args: argparse.Namespace) -> int:
 def run_visibility(args: argparse.Namespace) -> int:
     from fusion.bench.visibility import crop_agreement, error_visibility, format_visibility
     from fusion.data.bench import write_report
-    from fusion.data.synth.presets import PRESETS
+    from fusion.synth.presets import PRESETS
 
     if args.preset not in PRESETS:
         print(f"fusion bench visibility: unknown preset {args.preset!r}", file=sys.stderr)
@@ -186,8 +186,8 @@ def run_lmm(args: argparse.Namespace) -> int:
 
     from fusion.bench.lmm import load_spec, run_study
     from fusion.config import ConfigError
-    from fusion.data.synth.generate import SynthError
     from fusion.fkg.loader import FKGError
+    from fusion.synth.generate import SynthError
 
     try:
         spec = load_spec(args.spec)

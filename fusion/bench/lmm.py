@@ -31,7 +31,7 @@ from fusion.bench.aqa_baselines import baseline_metrics
 from fusion.bench.spec import read_spec
 from fusion.config import ConfigError, compose
 from fusion.data.datamodule import FusionDataModule
-from fusion.data.synth.generate import generate
+from fusion.synth.generate import generate
 from fusion.train import train
 
 SPEC_KEYS = {"benchmark", "name", "synth", "base", "seeds", "runs", "errors"}

@@ -3,7 +3,7 @@ the same way, written as results.csv, a Markdown table (mean ± std over seeds) 
 
 A spec (see experiments/video2emg.yaml) names a data config, a `base` of run-config overrides,
 `protocols` and `models` (each a mapping of overrides onto `Video2EMGRunConfig`), `seeds`, and
-optionally `external` rows scored from predictions files (`fusion.bench.predictions`). The split
+optionally `external` rows scored from predictions files (`fusion.emg_predictions`). The split
 seed stays fixed, so every model and seed of a protocol meets the same test clips; seeds change
 the training. Non-learned baselines do not depend on the seed and run once per protocol.
 """
@@ -23,7 +23,6 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from fusion.bench.predictions import read_predictions, score, write_predictions, write_targets
 from fusion.bench.spec import read_spec
 from fusion.config import (
     ConfigError,
@@ -33,6 +32,7 @@ from fusion.config import (
     to_container,
 )
 from fusion.data.video2emg import Video2EMGDataModule
+from fusion.emg_predictions import read_predictions, score, write_predictions, write_targets
 from fusion.models.emg_baselines import baseline_predictions, build_baseline, target_record
 from fusion.train import make_trainer
 
@@ -221,7 +221,7 @@ def run_benchmark(
         records_of[(row["name"], row["protocol"], seed)] = records
         report(_line(rows[-1], time.monotonic() - started))
     write_results(rows, out)
-    from fusion.bench.plots import plot_envelopes, plot_per_muscle_r
+    from fusion.emg_plots import plot_envelopes, plot_per_muscle_r
 
     plot_per_muscle_r(rows, out / "per_muscle_r.png")
     plot_envelopes(records_of, targets_of, out / "envelopes.png")

@@ -20,13 +20,13 @@ import numpy as np
 from fusion.data.align import to_frame_grid
 from fusion.data.config import ReaderConfig
 from fusion.data.flex import FlexReader
-from fusion.data.synth.cameras import camera_rig
-from fusion.data.synth.motion import body_joints
-from fusion.data.synth.presets import PRESETS
-from fusion.data.synth.repetition import plan_repetition
-from fusion.data.synth.subjects import sample_subjects
 from fusion.data.transforms.person_crop import foreground_box, skeleton_box, square_box
 from fusion.fkg.loader import load_fkg
+from fusion.synth.cameras import camera_rig
+from fusion.synth.motion import body_joints
+from fusion.synth.presets import PRESETS
+from fusion.synth.repetition import plan_repetition
+from fusion.synth.subjects import sample_subjects
 
 SIM_RATE_HZ = 30.0  # joints are simulated this often to find each error's peak
 

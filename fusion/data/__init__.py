@@ -1,1 +1,2 @@
-"""Everything that turns dataset files into batches: readers, the generator, transforms."""
+"""Everything that turns dataset files into batches: readers, transforms, cache, splits,
+datamodules. No model code and no simulator code (docs/architecture.md)."""

@@ -1,4 +1,5 @@
-"""Read the Fitness-AQA layout (DESIGN.md): one mp4 per clip, per-error label files, key splits.
+"""Read the Fitness-AQA layout (docs/data-layouts.md): one mp4 per clip, per-error label files,
+key splits.
 
 A clip's labelled errors are the `Labels/error_<name>.json` files that list its key; a file
 giving `[start_s, end_s]` marks the error as observed in that span, `[]` as absent. The layout
@@ -17,6 +18,7 @@ import numpy as np
 from fusion.data.align import clip_indices
 from fusion.data.config import ReaderConfig, requested_modalities
 from fusion.data.files import as_span, dataset_folder, read_json
+from fusion.data.layouts import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 from fusion.data.sample import (
     DataError,
     ErrorLabel,
@@ -26,7 +28,6 @@ from fusion.data.sample import (
     SampleInfo,
     TimeSeries,
 )
-from fusion.data.synth.presets import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 

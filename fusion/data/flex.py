@@ -1,4 +1,5 @@
-"""Read the FLEX layout (DESIGN.md): JPEG views, skeleton/EMG/physio CSVs, annotations, Split_4.
+"""Read the FLEX layout (docs/data-layouts.md): JPEG views, skeleton/EMG/physio CSVs,
+annotations, Split_4.
 
 `FlexReader.index()` lists samples from folder names, annotation JSONs and the split files
 without decoding media; `read()` decodes one sample at full rate and checks that its files

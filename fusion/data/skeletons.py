@@ -24,7 +24,7 @@ class SkeletonLayout:
         return tuple((p, c) for c, p in enumerate(self.parents) if p >= 0)
 
 
-# FLEX-21, in the order of the dataset's skeleton_points.csv (see DESIGN.md).
+# FLEX-21, in the order of the dataset's skeleton_points.csv (docs/data-layouts.md).
 FLEX21 = SkeletonLayout(
     name="flex21",
     joints=(

@@ -2,7 +2,7 @@
 
 The benchmark writes each learned cell's run folder as BENCH/runs/<cell>/, its predictions as
 BENCH/predictions/<cell>.npz and the test clips' true envelopes as BENCH/targets-<protocol>.npz
-(`fusion.bench.predictions`). A run folder without such a predictions file has no EMG results.
+(`fusion.emg_predictions`). A run folder without such a predictions file has no EMG results.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from fusion.bench.plots import envelope_figure
-from fusion.bench.predictions import read_predictions, read_targets, score
+from fusion.emg_plots import envelope_figure
+from fusion.emg_predictions import read_predictions, read_targets, score
 
 FIGURES = (
     ("mae", "envelope MAE"),

@@ -20,7 +20,7 @@ from fusion.ablate.results import result_rows, write_csv
 from fusion.ablate.runner import _start_worker, plan, pretrain_job, run_key, run_study
 from fusion.ablate.spec import load_spec
 from fusion.config import compose
-from fusion.data.features import FeatureCache
+from fusion.features import FeatureCache
 
 STUDY = """
 ablation: tiny

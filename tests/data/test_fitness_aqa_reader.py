@@ -13,8 +13,8 @@ from fusion.data import fitness_aqa
 from fusion.data.config import ReaderConfig
 from fusion.data.fitness_aqa import FitnessAQAReader
 from fusion.data.sample import DataError
-from fusion.data.synth.encode import read_mp4
 from fusion.fkg.loader import load_fkg
+from fusion.synth.encode import read_mp4
 
 SQUAT_ERRORS = ("knees_forward", "knees_inward")
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from fusion.bench.predictions import score, write_predictions, write_targets
 from fusion.cli import main
 from fusion.config import Video2EMGRunConfig, merge_config, to_container
 from fusion.data.sample import DataError
+from fusion.emg_predictions import score, write_predictions, write_targets
 from fusion.reports.page import build_page
 from fusion.reports.run import ReportError, load_run
 

@@ -8,16 +8,16 @@ import numpy as np
 
 from fusion.constants import EMG_CHANNELS, EMG_SAMPLE_RATE
 from fusion.data.skeletons import FLEX21
-from fusion.data.synth.cameras import Camera, camera_rig
-from fusion.data.synth.emg import synthesize_emg
-from fusion.data.synth.kinematics import BodyDims
-from fusion.data.synth.motion import MOTIONS, InjectedError, RepPlan, SmoothNoise, body_joints
-from fusion.data.synth.muscles import effort, muscle_activation
-from fusion.data.synth.physio import PHYSIO_RATE_HZ, synthesize_physio
-from fusion.data.synth.render import Appearance, Equipment, render_views
-from fusion.data.synth.subjects import SKILLS, Subject
 from fusion.fkg.graph import Action
 from fusion.fkg.scoring import breakdown
+from fusion.synth.cameras import Camera, camera_rig
+from fusion.synth.emg import synthesize_emg
+from fusion.synth.kinematics import BodyDims
+from fusion.synth.motion import MOTIONS, InjectedError, RepPlan, SmoothNoise, body_joints
+from fusion.synth.muscles import effort, muscle_activation
+from fusion.synth.physio import PHYSIO_RATE_HZ, synthesize_physio
+from fusion.synth.render import Appearance, Equipment, render_views
+from fusion.synth.subjects import SKILLS, Subject
 
 MUSCLE_RATE_HZ = 50  # activation timeline that drives the 2 kHz sEMG and the physio signals
 SKELETON_JITTER_M = 0.004

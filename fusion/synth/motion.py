@@ -11,7 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from fusion.data.synth.kinematics import (
+from fusion.fkg.graph import Action, ErrorType
+from fusion.synth.kinematics import (
     TREE_TO_FLEX21,
     BodyDims,
     axis_rotation,
@@ -20,7 +21,6 @@ from fusion.data.synth.kinematics import (
     rotation_between,
     two_bone_ik,
 )
-from fusion.fkg.graph import Action, ErrorType
 
 SIDE_SIGN = {"r": -1.0, "l": 1.0}
 UP = np.array([0.0, 1.0, 0.0])

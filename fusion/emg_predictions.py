@@ -7,6 +7,9 @@ A predictions file is an `.npz` with
 - `contribution` (N, P) float, optional: each muscle pair's predicted left share L / (L + R).
 The benchmark writes `targets-<protocol>.npz` in the same layout (plus `times`), which tells
 an outside model which clips, how many rows and which time stamps to predict.
+
+The benchmark (`fusion bench video2emg`) writes and scores these files and `fusion report`
+reads them back, so the format sits below both runners (docs/architecture.md).
 """
 
 from __future__ import annotations

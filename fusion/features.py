@@ -9,6 +9,9 @@ jitter drawn from `features.seed`, one seed per clip, so each modality's pass se
 clip whichever modalities are computed with it); an epoch draws one pass per clip. Validation
 and test clips are the deterministic ones of the end-to-end path, so a model trained here and
 evaluated end to end (`fusion eval`) gives the same predictions.
+
+It runs a model's encoders over a data module's batches, so it sits with the runners, above
+both `fusion.data` and `fusion.models` (docs/architecture.md), not in the data layer.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fusion.data.synth.emg import rms_envelope, synthesize_emg
-from fusion.data.synth.muscles import channel, muscle_activation
+from fusion.synth.emg import rms_envelope, synthesize_emg
+from fusion.synth.muscles import channel, muscle_activation
 
 
 @pytest.fixture(scope="module")

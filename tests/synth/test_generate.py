@@ -12,10 +12,10 @@ from PIL import Image
 
 from fusion.cli import main
 from fusion.constants import EMG_CHANNELS
-from fusion.data.synth.encode import read_mp4
-from fusion.data.synth.generate import SynthError, generate
 from fusion.fkg.loader import DEFAULT_FKG_PATH
 from fusion.fkg.scoring import score
+from fusion.synth.encode import read_mp4
+from fusion.synth.generate import SynthError, generate
 
 LIMIT = 6
 

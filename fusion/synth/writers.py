@@ -1,4 +1,4 @@
-"""Write simulated repetitions in the FLEX and Fitness-AQA folder layouts (DESIGN.md)."""
+"""Write simulated repetitions in the FLEX and Fitness-AQA folder layouts (docs/data-layouts.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from fusion.data.synth.encode import write_jpegs, write_mp4
-from fusion.data.synth.repetition import Repetition
+from fusion.synth.encode import write_jpegs, write_mp4
+from fusion.synth.repetition import Repetition
 
 MAT_HEADER_TEXT = b"MATLAB 5.0 MAT-file, written by fusion synth"
 

@@ -12,8 +12,8 @@ import torch
 
 from fusion.config import compose, to_container
 from fusion.data.datamodule import FusionDataModule
-from fusion.data.features import FeatureCache, feature_datamodule, weights_digest
 from fusion.evaluate import evaluate
+from fusion.features import FeatureCache, feature_datamodule, weights_digest
 from fusion.tasks.aqa import AQATask
 from fusion.train import train
 

@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from fusion.data.synth.motion import InjectedError, RepPlan
-from fusion.data.synth.repetition import plan_repetition
-from fusion.data.synth.subjects import Subject, sample_subjects
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
+from fusion.synth.motion import InjectedError, RepPlan
+from fusion.synth.repetition import plan_repetition
+from fusion.synth.subjects import Subject, sample_subjects
 
 
 @pytest.fixture(scope="session")

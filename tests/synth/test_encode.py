@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fusion.data.synth.encode import read_mp4, write_jpegs, write_mp4
+from fusion.synth.encode import read_mp4, write_jpegs, write_mp4
 
 
 def moving_square(frames: int = 12, height: int = 48, width: int = 64) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fusion.data.skeletons import FLEX21
-from fusion.data.synth.kinematics import (
+from fusion.synth.kinematics import (
     SEGMENTS,
     TREE_TO_FLEX21,
     BodyDims,
@@ -17,7 +17,7 @@ from fusion.data.synth.kinematics import (
     rotation_between,
     two_bone_ik,
 )
-from fusion.data.synth.motion import body_joints
+from fusion.synth.motion import body_joints
 
 
 def test_rest_directions_reproduce_the_rest_pose():

@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import welch
 
 from fusion.constants import EMG_CHANNELS, EMG_SAMPLE_RATE
-from fusion.data.synth.emg import median_frequency, rms_envelope, synthesize_emg
+from fusion.synth.emg import median_frequency, rms_envelope, synthesize_emg
 
 FS = EMG_SAMPLE_RATE
 N_CH = len(EMG_CHANNELS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fusion.data.synth.repetition import concentric_velocity, plan_repetition, set_fatigue
+from fusion.synth.repetition import concentric_velocity, plan_repetition, set_fatigue
 
 
 def test_velocity_falls_with_load_and_with_fatigue():

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fusion.data.skeletons import FLEX21
-from fusion.data.synth.cameras import Camera
+from fusion.synth.cameras import Camera
 
 Color = tuple[int, int, int]
 

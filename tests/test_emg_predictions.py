@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fusion.bench.predictions import (
+from fusion.data.sample import DataError
+from fusion.emg_predictions import (
     read_predictions,
     read_targets,
     score,
     write_predictions,
     write_targets,
 )
-from fusion.data.sample import DataError
 
 
 def records(seed: int = 0) -> list[dict]:

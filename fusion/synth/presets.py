@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fusion.data.synth.repetition import RenderSettings
+from fusion.synth.repetition import RenderSettings
 
-# Fitness-AQA error files -> (FKG action, FKG error name), and the share of clips showing each,
-# close to the real dataset's imbalance (knees inward is rare, knees forward common).
-FITNESS_AQA_ERRORS: dict[str, tuple[str, str]] = {
-    "knees_inward": ("A01", "knees_inward"),
-    "knees_forward": ("A01", "knees_forward"),
-    "elbows": ("A06", "elbows"),
-    "knees": ("A06", "knees"),
-}
+# The share of Fitness-AQA clips showing each error file's error (`FITNESS_AQA_ERRORS` in
+# fusion.data.layouts), close to the real dataset's imbalance (knees inward is rare, knees
+# forward common).
 FITNESS_AQA_RATES: dict[str, float] = {
     "knees_inward": 0.15,
     "knees_forward": 0.6,
     "elbows": 0.35,
     "knees": 0.25,
 }
-FITNESS_AQA_EXERCISES: dict[str, str] = {"A01": "BackSquat", "A06": "OverheadPress"}
 
 
 @dataclass(frozen=True)

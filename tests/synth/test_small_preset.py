@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from fusion.data.synth.generate import generate
+from fusion.synth.generate import generate
 
 
 @pytest.mark.slow

@@ -18,24 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from fusion.data.synth.cameras import camera_rig
-from fusion.data.synth.manifest import META, manifest_problems, take_manifest
-from fusion.data.synth.presets import (
-    FITNESS_AQA_ERRORS,
-    FITNESS_AQA_EXERCISES,
-    FITNESS_AQA_RATES,
-    PRESETS,
-    Preset,
-)
-from fusion.data.synth.repetition import plan_repetition, simulate_repetition
-from fusion.data.synth.subjects import Subject, sample_subjects
-from fusion.data.synth.summary import summarize
-from fusion.data.synth.writers import (
-    write_fitness_aqa_clip,
-    write_flex_sample,
-    write_json,
-    write_split_mat,
-)
+from fusion.data.layouts import FITNESS_AQA_ERRORS, FITNESS_AQA_EXERCISES
 from fusion.fkg.graph import FitnessKnowledgeGraph
 from fusion.fkg.loader import load_fkg
 from fusion.outputs import (
@@ -47,6 +30,18 @@ from fusion.outputs import (
     writer_lock,
 )
 from fusion.pools import worker_context
+from fusion.synth.cameras import camera_rig
+from fusion.synth.manifest import META, manifest_problems, take_manifest
+from fusion.synth.presets import FITNESS_AQA_RATES, PRESETS, Preset
+from fusion.synth.repetition import plan_repetition, simulate_repetition
+from fusion.synth.subjects import Subject, sample_subjects
+from fusion.synth.summary import summarize
+from fusion.synth.writers import (
+    write_fitness_aqa_clip,
+    write_flex_sample,
+    write_json,
+    write_split_mat,
+)
 
 GENERATOR_VERSION = "4"  # bump when a preset's bytes change (4: load-velocity concentric)
 FORMATS = ("flex", "fitness-aqa")

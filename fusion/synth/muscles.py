@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from fusion.constants import MUSCLES
-from fusion.data.synth.motion import EXTENDING_FAMILIES, RepPlan
-from fusion.data.synth.subjects import Subject
+from fusion.synth.motion import EXTENDING_FAMILIES, RepPlan
+from fusion.synth.subjects import Subject
 
 N_MUSCLES = len(MUSCLES)
 ARM_MUSCLES = {"deltoid", "biceps", "triceps", "latissimus", "trapezius"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fusion.data.skeletons import FLEX21
-from fusion.data.synth.motion import body_joints, span_envelope
+from fusion.synth.motion import body_joints, span_envelope
 
 IDX = {name: i for i, name in enumerate(FLEX21.joints)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fusion.data.synth.physio import PHYSIO_RATE_HZ, synthesize_physio
+from fusion.synth.physio import PHYSIO_RATE_HZ, synthesize_physio
 
 DURATION = 4.0
 _times_s: np.ndarray = np.linspace(0.0, DURATION, 40)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fusion.data.skeletons import FLEX21
-from fusion.data.synth.cameras import camera_rig
-from fusion.data.synth.kinematics import standing_pose
-from fusion.data.synth.render import PROPS, Appearance, Equipment, part_colors, render_views
+from fusion.synth.cameras import camera_rig
+from fusion.synth.kinematics import standing_pose
+from fusion.synth.render import PROPS, Appearance, Equipment, part_colors, render_views
 
 J = {name: i for i, name in enumerate(FLEX21.joints)}
 APPEARANCE = Appearance(

@@ -1,4 +1,5 @@
-"""Benchmark plots: per-muscle r of every model, and predicted against true envelopes."""
+"""Video->EMG plots: per-muscle r of every model (the benchmark's), and predicted against true
+envelopes (the benchmark's and `fusion report`'s; docs/architecture.md)."""
 
 from __future__ import annotations
 

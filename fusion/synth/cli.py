@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from fusion.data.synth.generate import FORMATS, SynthError, generate
-from fusion.data.synth.presets import PRESETS
-from fusion.data.synth.summary import format_summary
 from fusion.fkg.loader import FKGError
+from fusion.synth.generate import FORMATS, SynthError, generate
+from fusion.synth.presets import PRESETS
+from fusion.synth.summary import format_summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

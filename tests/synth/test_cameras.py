@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fusion.data.skeletons import FLEX21
-from fusion.data.synth.cameras import Camera, camera_rig
-from fusion.data.synth.kinematics import standing_pose
+from fusion.synth.cameras import Camera, camera_rig
+from fusion.synth.kinematics import standing_pose
 
 
 def forward(cam: Camera) -> np.ndarray:
