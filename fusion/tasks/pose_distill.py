@@ -4,10 +4,7 @@ Targets are the batch's skeleton (pelvis-centred by `pose.center`, in metres: le
 `pose.scale` out of the data transforms) at each video frame. The loss is the L1 distance of
 the pooled prediction plus `task.view_weight` times that of each view's own. Validation and
 test report MPJPE in millimetres for the pooled and the single-view predictions, next to the
-baseline that predicts each action's mean training pose for every frame, and `posture_r`: the
-Pearson r between each clip's predicted and true mean pose, both taken about the action's mean
-pose (joints and coordinates pooled). A lifter that recognises its few training lifters reads
-their postures back (high r on train subjects) but not a new lifter's (low r on test).
+baseline that predicts each action's mean training pose for every frame.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanMetric, PearsonCorrCoef
+from torchmetrics import MeanMetric
 
 from fusion.models.pose_distill import PoseDistillModel, frame_targets
 from fusion.tasks.parts import PartsTask
@@ -30,12 +27,6 @@ ACTIONS = 64  # room for every FKG action id in the mean-pose baseline's buffers
 def joint_errors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Euclidean distance per joint (..., J) of (..., J, 3) joints."""
     return torch.linalg.vector_norm(predicted - target, dim=-1)
-
-
-def clip_mean(joints: torch.Tensor, found: torch.Tensor) -> torch.Tensor:
-    """(B, J, 3) mean over each clip's frames with a target of (B, T, J, 3) joints."""
-    weights = found.to(joints.dtype)[:, :, None, None]
-    return (joints * weights).sum(1) / weights.sum(1).clamp_min(1.0)
 
 
 class PoseDistillTask(EncoderStart, PartsTask):
@@ -60,7 +51,6 @@ class PoseDistillTask(EncoderStart, PartsTask):
                 for name in ("mpjpe_mm", "view_mpjpe_mm", "baseline_mpjpe_mm")
             }
         )
-        self.posture = torch.nn.ModuleDict({part: PearsonCorrCoef() for part in PARTS})
         joints = model["joints"]
         self.register_buffer("pose_sum", torch.zeros(ACTIONS, joints, 3, dtype=torch.float64))
         self.register_buffer("pose_count", torch.zeros(ACTIONS, dtype=torch.float64))
@@ -124,12 +114,6 @@ class PoseDistillTask(EncoderStart, PartsTask):
         mean = (self.pose_sum[actions] / counts).to(target.dtype)
         baseline = joint_errors(mean[:, None].expand_as(target), target)
         self.metrics[f"{part}_baseline_mpjpe_mm"].update(MM * baseline[found])
-        clips = found.any(1)
-        if clips.any():
-            self.posture[part].update(
-                (clip_mean(out["pooled"], found) - mean)[clips].flatten(),
-                (clip_mean(target, found) - mean)[clips].flatten(),
-            )
 
     def _epoch_end(self, part: str) -> None:
         for name in ("mpjpe_mm", "view_mpjpe_mm", "baseline_mpjpe_mm"):
@@ -137,7 +121,3 @@ class PoseDistillTask(EncoderStart, PartsTask):
             if metric.update_count:
                 self.log(f"{part}/{name}", metric.compute())
             metric.reset()
-        posture = self.posture[part]
-        if posture.update_count:
-            self.log(f"{part}/posture_r", posture.compute())
-        posture.reset()
