@@ -264,17 +264,18 @@ def describe(outcome: Outcome, metrics: list[str]) -> str:
         return f"FAILED: {outcome.error}"
     if outcome.status == "busy":
         return f"busy: {outcome.error}"
-    shown = ", ".join(
-        f"{m} {outcome.metrics[m]:.3f}"
-        for m in metrics
-        if isinstance(outcome.metrics.get(m), int | float)
-    )
+    numbers = {k: v for k, v in outcome.metrics.items() if isinstance(v, int | float)}
+    # A pretrain run of another task (pose_distill) has none of the study's metrics: its own.
+    names = [m for m in metrics if m in numbers] or [
+        k for k in numbers if k.startswith("test/") and k != "test/loss"
+    ]
+    shown = f" ({', '.join(f'{m} {numbers[m]:.3f}' for m in names)})" if names else ""
     if outcome.status == "finished":
-        return f"finished earlier ({shown})"
+        return f"finished earlier{shown}"
     resumed = (
         "" if outcome.resumed_from is None else f", resumed after {outcome.resumed_from} epoch(s)"
     )
-    return f"done in {outcome.minutes:.1f} min{resumed} ({shown})"
+    return f"done in {outcome.minutes:.1f} min{resumed}{shown}"
 
 
 def run_study(

@@ -17,8 +17,17 @@ import pytest
 import torch
 
 from fusion.ablate.results import result_rows, write_csv
-from fusion.ablate.runner import _start_worker, plan, pretrain_job, run_key, run_study
-from fusion.ablate.spec import load_spec
+from fusion.ablate.runner import (
+    Job,
+    Outcome,
+    _start_worker,
+    describe,
+    plan,
+    pretrain_job,
+    run_key,
+    run_study,
+)
+from fusion.ablate.spec import PlannedRun, load_spec
 from fusion.config import compose
 from fusion.features import FeatureCache
 
@@ -278,3 +287,12 @@ def test_a_later_pretrain_run_starts_from_an_earlier_ones_checkpoint(tmp_path):
     assert done.run.axes == {"pretrain": "second"} and done.index == 1
     failed = pretrain_job(spec, "second", tmp_path, [], {"first": "exit 1"})
     assert failed.config is None and failed.error == "pretrain first: exit 1"
+
+
+def test_progress_lines_show_the_study_metrics_or_else_the_runs_own():
+    job = Job(0, PlannedRun({"pretrain": "distill"}, 0, []), "", None)
+    distill = Outcome(job, "done", {"test/loss": 0.04, "test/mpjpe_mm": 39.46}, minutes=25.8)
+    assert describe(distill, ["test/rho"]) == "done in 25.8 min (test/mpjpe_mm 39.460)"
+    aqa = Outcome(job, "finished", {"test/rho": 0.81, "test/mae": 9.0})
+    assert describe(aqa, ["test/rho"]) == "finished earlier (test/rho 0.810)"
+    assert describe(Outcome(job, "done", {}, minutes=1.0), ["test/rho"]) == "done in 1.0 min"
