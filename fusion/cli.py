@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from fusion import __version__
+from fusion import __version__, train_cli
 from fusion.ablate import cli as ablate_cli
 from fusion.bench import cli as bench_cli
 from fusion.data import cli as data_cli
@@ -15,7 +15,6 @@ from fusion.fkg import cli as fkg_cli
 from fusion.predict import cli as predict_cli
 from fusion.reports import cli as report_cli
 from fusion.synth import cli as synth_cli
-from fusion.tasks import cli as task_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         synth_cli,
         data_cli,
-        task_cli,
+        train_cli,
         ablate_cli,
         fkg_cli,
         bench_cli,

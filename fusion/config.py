@@ -7,6 +7,7 @@ A run config names one file per group (`data: small`, `model: default`, ...) in
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -424,3 +425,10 @@ def run_key(config: DictConfig) -> str:
         data.get("trainer", {}).pop(key, None)
     text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def split_config_arg(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """`fusion train key=value` puts the first override where the config file goes."""
+    if args.config is not None and "=" in args.config:
+        return None, [args.config, *args.overrides]
+    return args.config, list(args.overrides)

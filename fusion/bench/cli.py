@@ -134,10 +134,9 @@ def run_train(args: argparse.Namespace) -> int:
     from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
     from fusion.bench.train import bench_train
-    from fusion.config import ConfigError, compose
+    from fusion.config import ConfigError, compose, split_config_arg
     from fusion.data.bench import write_report
     from fusion.fkg.loader import FKGError
-    from fusion.tasks.cli import split_config_arg
 
     config_path, overrides = split_config_arg(args)
     try:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from fusion.config import ConfigError, compose
+from fusion.config import ConfigError, compose, split_config_arg
 from fusion.data.sample import DataError
 from fusion.fkg.loader import FKGError
 
@@ -44,13 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--split", default="test", choices=("val", "test"))
     evaluate.add_argument("--out", type=Path, default=None, help="folder (default: beside the run)")
     evaluate.set_defaults(func=run_eval)
-
-
-def split_config_arg(args: argparse.Namespace) -> tuple[str | None, list[str]]:
-    """`fusion train key=value` puts the first override where the config file goes."""
-    if args.config is not None and "=" in args.config:
-        return None, [args.config, *args.overrides]
-    return args.config, list(args.overrides)
 
 
 def run_train(args: argparse.Namespace) -> int:
